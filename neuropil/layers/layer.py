@@ -1,0 +1,366 @@
+"""The Layer base class: ``__call__`` -> ``build`` once -> ``call``.
+
+A layer owns its weights (``add_weight`` in ``build``), computes with ops in ``call``, and
+describes itself in ``get_config``. Called on real data it computes; called on a symbolic
+``KerasTensor`` it only infers the output shape and records a graph ``Node``.
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from neuropil import backend, initializers, regularizers
+from neuropil._naming import to_snake_case, unique_name
+from neuropil.autodiff import Tensor, Variable, no_grad
+from neuropil.layers.input_spec import assert_input_compatibility, format_shape
+from neuropil.layers.node import (KerasTensor, Node, flatten_structure, is_symbolic,
+                                  map_structure)
+
+__all__ = ["Layer"]
+
+# The training flag of the outermost call, inherited by layers called inside it (Keras's
+# call context): ``model(x, training=True)`` reaches the Dropout inside without each
+# call() having to forward it. Ops never read it; layers pass it to them explicitly.
+_training_context: list = []
+
+
+class Layer:
+    """Base class of all layers.
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: unique name; made from the class name when omitted (``dense``, ``dense_1``).
+        dtype: the layer's compute and weight dtype (default ``floatx()``, float32).
+        activity_regularizer: optional penalty on the layer's output, added to the loss.
+        input_shape / input_dim / batch_size: only for the first layer of a ``Sequential``.
+
+    Subclasses implement ``build(input_shape)`` (create weights with ``add_weight``),
+    ``call(inputs, training=None)`` (compute with ops), ``compute_output_shape`` (optional:
+    by default it is found by running ``call`` on a zero batch) and ``get_config``.
+    """
+
+    def __init__(self, *, activity_regularizer=None, trainable: bool = True, dtype=None,
+                 autocast: bool = True, name: str | None = None, **kwargs):
+        input_shape = kwargs.pop("input_shape", None)
+        input_dim = kwargs.pop("input_dim", None)
+        batch_input_shape = kwargs.pop("batch_input_shape", kwargs.pop("batch_shape", None))
+        batch_size = kwargs.pop("batch_size", None)
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                            f"{kwargs}")
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+            self._batch_input_shape = (batch_size,) + shape
+        else:
+            self._batch_input_shape = None
+        if isinstance(dtype, dict):  # Keras's serialized DTypePolicy
+            dtype = dtype.get("config", {}).get("name")
+        self._dtype = backend.standardize_dtype(dtype)
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.autocast = autocast
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.built = False
+        self.input_spec = None
+        self.supports_masking = False
+        self._own_weights: list = []
+        self._inbound_nodes: list = []
+        self._activity_losses: list = []
+        self._added_losses: list = []
+
+    # ---- the four methods subclasses write ---------------------------------------
+    def build(self, input_shape) -> None:
+        """Creates the weights, knowing the input shape. The base version creates none."""
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        """The computation, written with ops. The base layer is the identity."""
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for an input shape; by default found by a zero-batch trial run."""
+        def concrete(shape):
+            return np.zeros(tuple(1 if d is None else d for d in shape), self.compute_dtype)
+        with no_grad():
+            out = self.call(map_structure(concrete, input_shape, is_leaf=_is_shape),
+                            **self._call_kwargs(False, {}))
+        batch = _batch_of(input_shape)
+        return map_structure(lambda t: (batch,) + tuple(t.shape[1:]), out)
+
+    def get_config(self) -> dict:
+        """The constructor arguments, so that ``type(layer).from_config(config)`` rebuilds it."""
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                            "config": {"name": self._dtype}, "registered_name": None}}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    # ---- calling -------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if is_symbolic((args, kwargs)):
+            return self._symbolic_call(*args, **kwargs)
+        inputs = self._convert_inputs(args[0])
+        shapes = map_structure(lambda t: t.shape, inputs)
+        self._prepare(shapes)
+        training = kwargs.pop("training", None)
+        if training is None and _training_context:
+            training = _training_context[-1]
+        _training_context.append(training)
+        try:
+            outputs = self.call(inputs, *args[1:], **self._call_kwargs(training, kwargs))
+        finally:
+            _training_context.pop()
+        if self.activity_regularizer is not None:
+            self._activity_losses = [self.activity_regularizer(o) / o.shape[0]
+                                     for o in flatten_structure(outputs)]
+        return outputs
+
+    def _symbolic_call(self, *args, **kwargs):
+        inputs = args[0]
+        shapes = map_structure(lambda t: t.shape, inputs)
+        self._prepare(shapes)
+        out_shapes = self.compute_output_shape(shapes)
+        outputs = map_structure(lambda s: KerasTensor(s, dtype=self.compute_dtype), out_shapes,
+                                is_leaf=_is_shape)
+        node = Node(self, inputs, dict(kwargs), outputs)
+        self._inbound_nodes.append(node)
+        for index, tensor in enumerate(node.output_tensors):
+            tensor._keras_history = (self, len(self._inbound_nodes) - 1, index)
+        return outputs
+
+    def _prepare(self, shapes) -> None:
+        """Checks the input against the spec, building the layer on its first call."""
+        assert_input_compatibility(self.input_spec, _as_shape_list(shapes), self.name)
+        if not self.built:
+            self.build(shapes)
+            self.built = True
+            assert_input_compatibility(self.input_spec, _as_shape_list(shapes), self.name)
+
+    def _convert_inputs(self, inputs):
+        def convert(x):
+            if isinstance(x, Tensor):
+                if self.autocast and x.dtype.kind == "f" and x.dtype != self._dtype:
+                    return Tensor(x.data.astype(self._dtype)) if not x.requires_grad else x
+                return x
+            if x is None:
+                return x
+            array = np.asarray(x)
+            if array.dtype.kind in "fiub" and self.autocast and array.dtype != self._dtype:
+                array = array.astype(self._dtype)
+            return Tensor(array)
+        return map_structure(convert, inputs)
+
+    def _call_kwargs(self, training, kwargs: dict) -> dict:
+        if _accepts(type(self), "training"):
+            kwargs = dict(kwargs, training=training)
+        return kwargs
+
+    # ---- weights -------------------------------------------------------------------
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable: bool = True,
+                   autocast: bool = True, regularizer=None, constraint=None,
+                   aggregation: str = "none", name: str | None = None) -> Variable:
+        """Creates a weight owned by this layer (call it in ``build``).
+
+        Args:
+            shape: the weight's shape (default ``()``).
+            initializer: name or object (default ``"glorot_uniform"``, ``"zeros"`` for ints).
+            trainable: whether gradients update it.
+            regularizer: optional penalty added to ``layer.losses``.
+            name: its name; the path is ``layer_name/name``.
+        """
+        dtype = backend.standardize_dtype(dtype or self._dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if np.dtype(dtype).kind == "f" else "zeros"
+        name = name or f"variable_{len(self._own_weights)}"
+        variable = Variable(initializers.get(initializer), shape=tuple(shape or ()), dtype=dtype,
+                            trainable=trainable and self._trainable, name=name,
+                            regularizer=regularizers.get(regularizer), constraint=constraint)
+        variable.intrinsic_trainable = bool(trainable)
+        variable.path = f"{self.name}/{name}"
+        self._own_weights.append(variable)
+        return variable
+
+    @property
+    def weights(self) -> list:
+        """All weights, trainable first (Keras's order), then non-trainable."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self) -> list:
+        if not self.trainable:
+            return []
+        own = [v for v in self._own_weights if v.intrinsic_trainable]
+        return _unique(own + [w for layer in self._sublayers() for w in layer.trainable_weights])
+
+    @property
+    def non_trainable_weights(self) -> list:
+        every = _unique(self._own_weights + [w for layer in self._sublayers()
+                                             for w in layer.weights])
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in every if id(v) not in trainable]
+
+    @property
+    def trainable_variables(self) -> list:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list:
+        return self.non_trainable_weights
+
+    @property
+    def variables(self) -> list:
+        return self.weights
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        self._trainable = value
+        for variable in self._own_weights:
+            variable.requires_grad = value and variable.intrinsic_trainable
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def get_weights(self) -> list:
+        """The weights' values as a list of NumPy arrays (copies), in ``weights`` order."""
+        return [np.array(v.data) for v in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Sets the weights from a list of arrays shaped like ``get_weights()``'s."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f'Layer "{self.name}" expects {len(own)} weight arrays, but '
+                             f"received {len(weights)}. Provided weights: "
+                             f"{[np.shape(w) for w in weights]}")
+        for variable, value in zip(own, weights):
+            if np.shape(value) != variable.shape:
+                raise ValueError(f'Layer "{self.name}" weight "{variable.name}" has shape '
+                                 f"{format_shape(variable.shape)}; received a value of shape "
+                                 f"{format_shape(np.shape(value))}.")
+        for variable, value in zip(own, weights):
+            variable.assign(value)
+
+    def count_params(self) -> int:
+        """The number of scalars in the layer's weights."""
+        if not self.built:
+            raise ValueError(f"You tried to call `count_params` on layer '{self.name}', but "
+                             "the layer isn't built. You can build it manually via: "
+                             "`layer.build(input_shape)`.")
+        return int(sum(v.size for v in self.weights))
+
+    # ---- losses from regularization --------------------------------------------------
+    @property
+    def losses(self) -> list:
+        """Penalties to add to the loss: weight regularizers, activity regularizers, add_loss."""
+        own = [v.regularizer(v) for v in self._own_weights if v.regularizer is not None]
+        own += self._activity_losses + self._added_losses
+        return own + [loss for layer in self._sublayers() for loss in layer.losses]
+
+    def add_loss(self, loss) -> None:
+        self._added_losses.append(loss)
+
+    # ---- graph ---------------------------------------------------------------------
+    @property
+    def input(self):
+        return self._node_attribute("call_args", "input")
+
+    @property
+    def output(self):
+        return self._node_attribute("outputs", "output")
+
+    @property
+    def input_shape(self):
+        return map_structure(lambda t: t.shape, self.input)
+
+    @property
+    def output_shape(self):
+        return map_structure(lambda t: t.shape, self.output)
+
+    def _node_attribute(self, attribute: str, what: str):
+        if not self._inbound_nodes:
+            raise AttributeError(f'The layer "{self.name}" has never been called on a symbolic '
+                                 f"tensor and thus has no defined {what}. Build the model "
+                                 "with keras.Input (or call it once) first.")
+        return getattr(self._inbound_nodes[0], attribute)
+
+    # ---- housekeeping ----------------------------------------------------------------
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self._dtype
+
+    def _sublayers(self) -> list:
+        """Layers held in attributes (directly or in lists, tuples, dicts), in order."""
+        found = []
+        for key, value in vars(self).items():
+            if key.startswith("_inbound") or key == "_training_layers":
+                continue
+            for item in flatten_structure(value) if isinstance(value, (list, tuple, dict)) \
+                    else [value]:
+                if isinstance(item, Layer) and item is not self and item not in found:
+                    found.append(item)
+        return found
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _accepts(cls, argument: str) -> bool:
+    cache = cls.__dict__.get("_accepts_cache")
+    if cache is None:
+        cache = {}
+        setattr(cls, "_accepts_cache", cache)
+    if argument not in cache:
+        parameters = inspect.signature(cls.call).parameters
+        cache[argument] = argument in parameters or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    return cache[argument]
+
+
+def _is_shape(x) -> bool:
+    return isinstance(x, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
+
+
+def _as_shape_list(shapes) -> list:
+    return [shapes] if _is_shape(shapes) else [s for s in flatten_structure_shapes(shapes)]
+
+
+def flatten_structure_shapes(shapes) -> list:
+    if _is_shape(shapes):
+        return [shapes]
+    if isinstance(shapes, dict):
+        shapes = list(shapes.values())
+    return [s for item in shapes for s in flatten_structure_shapes(item)]
+
+
+def _batch_of(shapes):
+    return flatten_structure_shapes(shapes)[0][0]
+
+
+def _unique(items: list) -> list:
+    seen, out = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out

@@ -1,0 +1,16 @@
+"""Level 2: every differentiable function, forward and backward side by side.
+
+Import the functions from here: ``from neuropil import ops; ops.relu(x)``.
+"""
+from neuropil.ops.activations import (elu, erf, gelu, leaky_relu, log_softmax, relu, selu,
+                                      sigmoid, silu, softmax, softplus, tanh)
+from neuropil.ops.elementwise import (abs, add, clip, divide, exp, log, maximum, minimum,
+                                      multiply, negative, power, sqrt, square, subtract,
+                                      unbroadcast, where)
+from neuropil.ops.linalg import dense, matmul
+from neuropil.ops.loss import (sigmoid_binary_cross_entropy, softmax_cross_entropy,
+                               sparse_softmax_cross_entropy)
+from neuropil.ops.noise import dropout
+from neuropil.ops.reduce import max, mean, min, sum
+from neuropil.ops.shape import (broadcast_to, concatenate, expand_dims, flatten, getitem,
+                                reshape, squeeze, stack, transpose)

@@ -1,0 +1,51 @@
+"""RMSprop: divide each step by a running root-mean-square of recent gradients."""
+from __future__ import annotations
+
+import numpy as np
+
+from neuropil.optimizers.optimizer import Optimizer
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """v ← rho · v + (1 − rho) · g²;  w ← w − lr · g / sqrt(v + epsilon)  (Keras's form).
+
+    Args:
+        learning_rate: step size (default 0.001).
+        rho: decay of the running average of g² (default 0.9).
+        momentum: optional momentum on the scaled step (default 0).
+        epsilon: small constant for stability (default 1e-7).
+        centered: divide by an estimate of the variance instead of the second moment.
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, name="rmsprop", **kwargs):
+        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name,
+                         **kwargs)
+        self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
+
+    def update_step(self, gradient, variable, learning_rate):
+        v = self._slot(variable, "velocity")
+        v *= self.rho
+        v += (1 - self.rho) * gradient * gradient
+        denominator = v + self.epsilon
+        if self.centered:
+            mean_grad = self._slot(variable, "average_gradient")
+            mean_grad *= self.rho
+            mean_grad += (1 - self.rho) * gradient
+            denominator -= mean_grad * mean_grad
+        increment = learning_rate * gradient / np.sqrt(denominator)
+        if self.momentum > 0:
+            m = self._slot(variable, "momentum")
+            m *= self.momentum
+            m += increment
+            variable.data -= m
+        else:
+            variable.data -= increment
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered}

@@ -1,0 +1,358 @@
+"""The training loop: compile, fit, evaluate, predict, and their one-batch versions.
+
+``Trainer`` is mixed into ``Model``; it only relies on the model being callable
+(``self(x, training=...)``) and on its ``trainable_weights`` and ``losses``.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from neuropil import optimizers
+from neuropil.autodiff import Tensor, no_grad
+from neuropil.callbacks import CallbackList, History, ProgbarLogger
+from neuropil.metrics import Mean
+from neuropil.training.batching import (ArrayBatches, check_finite, num_samples,
+                                        split_validation, to_arrays)
+from neuropil.training.compile_utils import CompiledLoss, CompiledMetrics
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """compile / fit / evaluate / predict, with Keras's arguments and defaults."""
+
+    compiled = False
+    optimizer = None
+    stop_training = False
+
+    # ---- compile ---------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Chooses how the model learns.
+
+        Args:
+            optimizer: name (``"sgd"``, ``"rmsprop"``, ``"adam"``) or optimizer object.
+            loss: name (``"categorical_crossentropy"``, ``"mse"``, ...), function or ``Loss``.
+            metrics: list of names or metric objects to report, e.g. ``["accuracy"]``.
+            weighted_metrics: metrics that take ``sample_weight`` into account.
+            loss_weights, run_eagerly, steps_per_execution, jit_compile, auto_scale_loss:
+                accepted for compatibility (neuropil always runs eagerly).
+        """
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = loss
+        self._compiled_loss = CompiledLoss(loss) if loss is not None else None
+        self._compiled_metrics = CompiledMetrics(metrics, weighted_metrics)
+        self._loss_tracker = Mean(name="loss")
+        self._trainable_cache = None  # trainable weights are fixed at compile, as in Keras
+        self.compiled = True
+        self.stop_training = False
+
+    def _assert_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(f"You must call `compile()` before `{what}()`: e.g. "
+                               "model.compile(optimizer='adam', "
+                               "loss='sparse_categorical_crossentropy', metrics=['accuracy']).")
+
+    @property
+    def metrics(self) -> list:
+        if not self.compiled:
+            return []
+        return [self._loss_tracker] + self._compiled_metrics.metrics + \
+            self._compiled_metrics.weighted
+
+    @property
+    def metrics_names(self) -> list:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def _logs(self) -> dict:
+        return {"loss": self._loss_tracker.result(), **self._compiled_metrics.results()}
+
+    # ---- one step ------------------------------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The data loss plus every penalty in ``self.losses`` (regularizers)."""
+        if self._compiled_loss is None:
+            raise ValueError("No loss to compute: pass `loss=` to compile(), e.g. "
+                             "loss='mse'.")
+        total = self._compiled_loss(y, y_pred, sample_weight)
+        for penalty in self.losses:
+            total = total + penalty
+        return total
+
+    def train_step(self, x, y=None, sample_weight=None) -> dict:
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        weights = self._trainable_for_step()
+        for weight in weights:
+            weight.grad = None
+        loss.backward()
+        self.optimizer.apply([w.grad if w.grad is not None else np.zeros_like(w.data)
+                              for w in weights], weights)
+        return self._track(loss, y, y_pred, sample_weight)
+
+    def test_step(self, x, y=None, sample_weight=None) -> dict:
+        with no_grad():
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
+        return self._track(loss, y, y_pred, sample_weight)
+
+    def predict_step(self, x):
+        with no_grad():
+            return self(x, training=False)
+
+    def _track(self, loss, y, y_pred, sample_weight) -> dict:
+        batch = len(y_pred.data) if y_pred.ndim else 1
+        self._loss_tracker.update_state(np.asarray(loss.data), sample_weight=batch)
+        self._compiled_metrics.update_state(y, y_pred.data, sample_weight)
+        return self._logs()
+
+    def _trainable_for_step(self) -> list:
+        if self._trainable_cache is None:
+            self._trainable_cache = list(self.trainable_weights)
+            if not self._trainable_cache:
+                raise ValueError(f'Model "{self.name}" has no trainable weights; nothing for '
+                                 "fit() to update (is every layer trainable=False?).")
+        return self._trainable_cache
+
+    # ---- fit -------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Trains the model for ``epochs`` passes over the data.
+
+        Args:
+            x, y: inputs and targets (NumPy arrays, or lists / dicts of arrays).
+            batch_size: samples per gradient step (default 32).
+            epochs: the epoch to stop at (``epochs - initial_epoch`` epochs are run).
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch; ``"auto"`` is 1 on a
+                terminal and 2 otherwise.
+            callbacks: list of ``keras.callbacks.Callback``.
+            validation_split: fraction of the data (the last samples, before shuffling)
+                held out for validation.
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``.
+            shuffle: reshuffle the training data every epoch.
+            class_weight: ``{class: weight}`` to weight the loss per class.
+            sample_weight: per-sample loss weights.
+            initial_epoch: epoch to start from (to resume training).
+            steps_per_epoch, validation_steps: limit the batches per epoch / validation.
+            validation_batch_size: batch size for validation (default ``batch_size``).
+            validation_freq: validate every this many epochs.
+
+        Returns:
+            A ``History`` whose ``.history`` maps "loss", each metric and their "val_"
+            versions to one value per epoch.
+        """
+        self._assert_compiled("fit")
+        x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
+        self._check_data(x, y, sample_weight, "fit")
+        if validation_data is None and validation_split:
+            (x, y, sample_weight), validation_data = split_validation(x, y, sample_weight,
+                                                                      validation_split)
+        validation = self._validation_arrays(validation_data)
+        batches = ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle=shuffle,
+                               steps=steps_per_epoch)
+        verbose = _resolve_verbose(verbose)
+        callback_list = self._callbacks(callbacks, verbose, epochs, batches.steps,
+                                        add_history=True)
+        self.stop_training = False
+        callback_list.on_train_begin()
+        epoch_logs: dict = {}
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            callback_list.on_epoch_begin(epoch)
+            for step, (xb, yb, wb) in enumerate(batches):
+                callback_list.on_train_batch_begin(step)
+                wb = _with_class_weight(wb, yb, class_weight)
+                logs = self.train_step(xb, yb, wb)
+                callback_list.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    break
+            epoch_logs = self._logs()
+            if validation is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
+                val_logs = self._run_evaluation(*validation, validation_batch_size or
+                                                batch_size or 32, validation_steps,
+                                                callback_list)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end(epoch_logs)
+        return self.history
+
+    def _validation_arrays(self, validation_data):
+        if validation_data is None:
+            return None
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("`validation_data` must be a tuple (x_val, y_val) or (x_val, "
+                             "y_val, val_sample_weight). Received: "
+                             f"{type(validation_data).__name__} of length "
+                             f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}")
+        arrays = [to_arrays(d) for d in validation_data] + [None] * (3 - len(validation_data))
+        self._check_data(*arrays, "validation_data")
+        return tuple(arrays)
+
+    def _check_data(self, x, y, sample_weight, where: str) -> None:
+        if x is None:
+            raise ValueError(f"{where}(): `x` is required.")
+        n = num_samples(x, "x")
+        if y is not None and num_samples(y, "y") != n:
+            raise ValueError(f"{where}(): `x` and `y` must have the same number of samples. "
+                             f"Received: x has {n} samples, y has {num_samples(y, 'y')}.")
+        check_finite(x, "x")
+        if y is not None:
+            check_finite(y, "y")
+        self._check_input_shape(x)
+
+    def _check_input_shape(self, x) -> None:
+        """Compares data with a model built from keras.Input, naming the model."""
+        expected = getattr(self, "_expected_input_shapes", lambda: None)()
+        if expected is None:
+            return
+        arrays = [a for a in (x if isinstance(x, (list, tuple)) else [x])]
+        if len(arrays) != len(expected):
+            raise ValueError(f'Model "{self.name}" expects {len(expected)} input(s), but it '
+                             f"received {len(arrays)} input arrays.")
+        for array, shape in zip(arrays, expected):
+            rank_ok = array.ndim == len(shape)
+            sizes_ok = rank_ok and all(e is None or e == a for e, a in
+                                       zip(shape[1:], array.shape[1:]))
+            if not sizes_ok:
+                from neuropil.layers.input_spec import format_shape
+                raise ValueError(f'Input of model "{self.name}" is incompatible: expected shape '
+                                 f"{format_shape(shape)}, received data of shape "
+                                 f"{format_shape(array.shape)}. Each sample must have shape "
+                                 f"{format_shape(shape[1:])}.")
+
+    # ---- evaluate / predict ---------------------------------------------------------------
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """The loss and metrics on the given data, in inference mode.
+
+        Returns:
+            The loss (a float) when there are no metrics, else ``[loss, metric, ...]``
+            (see ``metrics_names``), or a dict when ``return_dict=True``.
+        """
+        self._assert_compiled("evaluate")
+        x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
+        self._check_data(x, y, sample_weight, "evaluate")
+        verbose = _resolve_verbose(verbose)
+        steps_total = ArrayBatches(x, y, sample_weight, batch_size or 32, steps=steps).steps
+        callback_list = self._callbacks(callbacks, verbose, 1, steps_total)
+        logs = self._run_evaluation(x, y, sample_weight, batch_size or 32, steps, callback_list)
+        return _format_result(logs, return_dict)
+
+    def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callback_list) -> dict:
+        self.reset_metrics()
+        callback_list.on_test_begin()
+        for step, (xb, yb, wb) in enumerate(ArrayBatches(x, y, sample_weight, batch_size,
+                                                         steps=steps)):
+            callback_list.on_test_batch_begin(step)
+            logs = self.test_step(xb, yb, wb)
+            callback_list.on_test_batch_end(step, logs)
+        logs = self._logs()
+        callback_list.on_test_end(logs)
+        return logs
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs for ``x``, computed in batches in inference mode.
+
+        Returns:
+            A NumPy array (or a list of arrays for a model with several outputs).
+        """
+        x = to_arrays(x)
+        num_samples(x, "x")
+        check_finite(x, "x")
+        self._check_input_shape(x)
+        batches = ArrayBatches(x, None, None, batch_size or 32, steps=steps)
+        callback_list = self._callbacks(callbacks, _resolve_verbose(verbose), 1, batches.steps)
+        callback_list.on_predict_begin()
+        outputs = []
+        for step, (xb, _, _) in enumerate(batches):
+            callback_list.on_predict_batch_begin(step)
+            outputs.append(self.predict_step(xb))
+            callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        callback_list.on_predict_end()
+        return _concatenate(outputs)
+
+    # ---- one batch ------------------------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One gradient step on one batch; returns that batch's loss (and metrics)."""
+        self._assert_compiled("train_on_batch")
+        x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
+        self._check_data(x, y, sample_weight, "train_on_batch")
+        self.reset_metrics()  # per-batch values, as Keras does since 2026
+        logs = self.train_step(x, y, _with_class_weight(sample_weight, y, class_weight))
+        return _format_result(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss (and metrics) of one batch in inference mode, without training."""
+        self._assert_compiled("test_on_batch")
+        x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
+        self._check_data(x, y, sample_weight, "test_on_batch")
+        self.reset_metrics()
+        return _format_result(self.test_step(x, y, sample_weight), return_dict)
+
+    def predict_on_batch(self, x):
+        """The model's outputs for one batch, as a NumPy array."""
+        x = to_arrays(x)
+        self._check_input_shape(x)
+        return _concatenate([self.predict_step(x)])
+
+    # ---- callbacks -------------------------------------------------------------------------
+    def _callbacks(self, callbacks, verbose, epochs, steps, add_history=False) -> CallbackList:
+        if isinstance(callbacks, CallbackList):
+            callback_list = callbacks
+        else:
+            user = list(callbacks or [])
+            if add_history and not any(isinstance(c, History) for c in user):
+                user.append(History())
+            if verbose and not any(isinstance(c, ProgbarLogger) for c in user):
+                user.append(ProgbarLogger())
+            callback_list = CallbackList(user)
+        callback_list.set_model(self)
+        callback_list.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
+        return callback_list
+
+
+def _resolve_verbose(verbose):
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    if verbose not in (0, 1, 2, True, False):
+        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
+    return int(verbose)
+
+
+def _format_result(logs: dict, return_dict: bool):
+    if return_dict:
+        return dict(logs)
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _concatenate(outputs: list):
+    first = outputs[0]
+    if isinstance(first, (list, tuple)):
+        return [np.concatenate([np.asarray(o[i].data) for o in outputs]) for i in range(len(first))]
+    if isinstance(first, dict):
+        return {k: np.concatenate([np.asarray(o[k].data) for o in outputs]) for k in first}
+    return np.concatenate([np.asarray(o.data if isinstance(o, Tensor) else o) for o in outputs])
+
+
+def _with_class_weight(sample_weight, y, class_weight):
+    """Per-sample weights from ``{class: weight}`` (labels as ints or one-hot rows)."""
+    if not class_weight:
+        return sample_weight
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
+    table = np.ones(int(max(max(class_weight), labels.max())) + 1, np.float32)
+    for cls, weight in class_weight.items():
+        table[int(cls)] = weight
+    weights = table[labels.astype(np.int64)]
+    return weights if sample_weight is None else weights * sample_weight

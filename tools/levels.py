@@ -1,0 +1,33 @@
+"""The package's levels: each module may import only from modules at its level or below.
+
+One table, read by ``tests/test_levels.py`` (which fails on an upward import) and by
+``tools/loc.py`` (which prints lines per level). Keep it in step with the README's table.
+"""
+from __future__ import annotations
+
+# Top-level name inside neuropil -> level. Lower levels never import higher ones.
+LEVELS = {
+    "backend": 0,
+    "autodiff": 1,
+    "ops": 2, "data": 2,
+    "_naming": 3, "initializers": 3, "regularizers": 3, "activations": 3,
+    "layers": 4,
+    "losses": 5, "metrics": 5, "optimizers": 5, "callbacks": 5,
+    "training": 6,
+    "models": 7,
+    "utils": 8, "datasets": 8, "explain": 8, "saving": 8, "applications": 8, "plot": 8,
+    "distribution": 8,
+    "cli": 9, "__init__": 9, "__main__": 9,
+}
+
+# Documented exceptions: (importing file, imported top-level name) -> why.
+ALLOWED_UPWARD = {
+    ("neuropil/autodiff/tensor.py", "ops"):
+        "Tensor's operator sugar (a + b, a @ b) calls ops lazily inside the method body",
+}
+
+
+def top_level_name(relative_path: str) -> str:
+    """'neuropil/ops/linalg.py' -> 'ops'; 'neuropil/losses.py' -> 'losses'."""
+    parts = relative_path.split("/")
+    return parts[1] if len(parts) > 2 else parts[1].removesuffix(".py")
