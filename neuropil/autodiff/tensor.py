@@ -130,12 +130,15 @@ class Tensor:
             for inp, needed, g_in in zip(op.inputs, op.needs_grad, op.backward(g)):
                 if not needed or g_in is None:
                     continue
+                if g_in.shape != inp.shape:  # a wrong shape would otherwise spread silently
+                    raise RuntimeError(f"{type(op).__name__}.backward returned a gradient of "
+                                       f"shape {g_in.shape} for an input of shape {inp.shape}.")
                 key = id(inp)
                 # Out of place: an op may hand the same array to several inputs.
                 pending[key] = g_in if key not in pending else pending[key] + g_in
             if not retain_graph:
                 op.release()
-                tensor._producer = None
+                tensor._producer = _RELEASED
 
     # ---- operator sugar (each calls one op) ----------------------------------------
     def __add__(self, other): return _ops().add(self, other)
@@ -164,7 +167,10 @@ class Tensor:
     __hash__ = object.__hash__
 
     def reshape(self, *shape): return _ops().reshape(self, shape[0] if len(shape) == 1 else shape)
-    def transpose(self, *axes): return _ops().transpose(self, axes or None)
+    def transpose(self, *axes):  # x.transpose(1, 0) and x.transpose((1, 0)), as in NumPy
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return _ops().transpose(self, axes or None)
     @property
     def T(self): return _ops().transpose(self)
     def sum(self, axis=None, keepdims=False): return _ops().sum(self, axis, keepdims)
@@ -247,6 +253,24 @@ def as_array(data, dtype=None) -> np.ndarray:
     if dtype is None and array.dtype == np.float64:
         array = array.astype(backend.floatx())  # Python floats carry no precision intent
     return array
+
+
+class _Released:
+    """Stands in for an op whose saved arrays a ``backward()`` has freed.
+
+    Without it the op's output would look like a leaf, and a second ``backward()`` through the
+    same graph would silently add nothing to the real leaves.
+    """
+
+    inputs = needs_grad = ()
+
+    def backward(self, grad):
+        raise RuntimeError("backward() through a graph a second time: the first backward() "
+                           "released what the ops had saved. Pass retain_graph=True to the "
+                           "first call, or run the forward pass again.")
+
+
+_RELEASED = _Released()
 
 
 def _topological_order(root: Tensor) -> list:

@@ -105,28 +105,38 @@ class ProgbarLogger(Callback):
             except ImportError:
                 return
             width = len(str(steps)) if steps else 1
+            # Only the counter and the bar are tqdm's; time and metrics are ours, in Keras's
+            # words ("3s 2ms/step - loss: ..."), carried in the description field.
             self._bar = tqdm(total=steps, file=self._out, leave=True, ascii=" ━",
-                             bar_format=f"{{n_fmt:>{width}}}/{{total_fmt}} {{bar:20}} "
-                                        "{elapsed} {rate_inv_fmt}{postfix}",
-                             unit="step", mininterval=0.1)
+                             bar_format=f"{{n_fmt:>{width}}}/{{total_fmt}} {{bar:20}} {{desc}}",
+                             mininterval=0.1)
+
+    def _status(self, step, logs, finished):
+        elapsed = time.perf_counter() - self._started
+        steps = self._steps or step
+        if finished or not self._steps:
+            clock = _format_time(elapsed)
+        else:  # ETA from the mean step time so far
+            clock = _format_time(elapsed / max(step, 1) * (self._steps - step))
+        text = format_logs(logs or {})
+        return f"{clock} {_per_step(elapsed, max(step, 1))}" + (f" - {text}" if text else "")
 
     def _update(self, step, logs):
         self._seen = step
         if self._bar is not None:
+            self._bar.set_description_str(self._status(step, logs, False), refresh=False)
             self._bar.update(step - self._bar.n)
-            if logs:
-                self._bar.set_postfix_str("- " + format_logs(logs), refresh=False)
 
     def _finish(self, logs):
         if self._started is None:
             return
-        elapsed = time.perf_counter() - self._started
         steps = self._steps or self._seen
-        text = format_logs(logs or {})
         if self._bar is not None:
-            self._bar.set_postfix_str(("- " + text) if text else "", refresh=True)
+            self._bar.set_description_str(self._status(steps, logs, True), refresh=False)
             self._bar.close()
         elif self.verbose:
+            elapsed = time.perf_counter() - self._started
+            text = format_logs(logs or {})
             line = f"{steps}/{steps} - {_format_time(elapsed)} - {_per_step(elapsed, steps)}"
             print(line + (f" - {text}" if text else ""), file=self._out, flush=True)
         self._bar, self._started = None, None

@@ -1,6 +1,8 @@
 """Activation functions as layers, with their own arguments: ReLU, LeakyReLU, Softmax, ELU."""
 from __future__ import annotations
 
+import warnings
+
 from neuropil import ops
 from neuropil.layers.layer import Layer
 
@@ -49,6 +51,8 @@ class LeakyReLU(_Elementwise):
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:  # Keras 2's name for the same argument
             negative_slope = kwargs.pop("alpha")
+            warnings.warn("LeakyReLU: argument `alpha` is deprecated. Use `negative_slope` "
+                          "instead.", UserWarning, stacklevel=2)
         super().__init__(**kwargs)
         if negative_slope is None or negative_slope < 0:
             raise ValueError("LeakyReLU: `negative_slope` must be a non-negative float. "

@@ -6,6 +6,8 @@ describes itself in ``get_config``. Called on real data it computes; called on a
 """
 from __future__ import annotations
 
+import functools
+
 import inspect
 
 import numpy as np
@@ -39,6 +41,20 @@ class Layer:
     ``call(inputs, training=None)`` (compute with ops), ``compute_output_shape`` (optional:
     by default it is found by running ``call`` on a zero batch) and ``get_config``.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        # Like Keras: a subclass's own build() marks the layer built when it returns, so
+        # `layer.build(shape)` called by hand is never repeated (which would re-draw weights).
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            @functools.wraps(build)
+            def build_then_mark(self, *args, **kw):
+                result = build(self, *args, **kw)
+                self.built = True
+                return result
+            build_then_mark._marks_built = True
+            cls.build = build_then_mark
 
     def __init__(self, *, activity_regularizer=None, trainable: bool = True, dtype=None,
                  autocast: bool = True, name: str | None = None, **kwargs):

@@ -22,10 +22,10 @@ class MatMul(Op):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad
+        if b.ndim == 1:  # first, so that vector @ vector (a 0-d grad) becomes (1, 1)
+            g = np.expand_dims(g, -1)
         if a.ndim == 1:
             g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
         ga = gb = None
         if self.needs_grad[0]:
             ga = unbroadcast(np.matmul(g, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)

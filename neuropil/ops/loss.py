@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuropil.autodiff import Op
+from neuropil.ops.elementwise import unbroadcast
 
 __all__ = ["softmax_cross_entropy", "sparse_softmax_cross_entropy",
            "sigmoid_binary_cross_entropy"]
@@ -34,7 +35,9 @@ class SoftmaxCrossEntropy(Op):
         grad = np.expand_dims(grad, self.axis)
         target_sum = self.target.sum(axis=self.axis, keepdims=True)
         g_logits = grad * (np.exp(self.log_probs) * target_sum - self.target)
-        g_target = -grad * self.log_probs if self.needs_grad[1] else None
+        g_target = unbroadcast(-grad * self.log_probs, self.target.shape) \
+            if self.needs_grad[1] else None
+        g_logits = unbroadcast(g_logits, self.log_probs.shape)
         return g_logits.astype(self.log_probs.dtype, copy=False), g_target
 
 
@@ -54,7 +57,8 @@ class SparseSoftmaxCrossEntropy(Op):
         probs = np.exp(self.log_probs)
         flat = probs.reshape(-1, probs.shape[-1])
         flat[self.rows, self.labels] -= 1
-        return probs * grad[..., None], None
+        # grad has the labels' shape, which may be (N, 1) as well as (N,)
+        return probs * grad.reshape(probs.shape[:-1] + (1,)), None
 
 
 class SigmoidBinaryCrossEntropy(Op):
@@ -67,8 +71,9 @@ class SigmoidBinaryCrossEntropy(Op):
 
     def backward(self, grad):
         sig = 0.5 * (1.0 + np.tanh(0.5 * self.logits))
-        g_target = -grad * self.logits if self.needs_grad[1] else None
-        return grad * (sig - self.target), g_target
+        g_target = unbroadcast(-grad * self.logits, self.target.shape) \
+            if self.needs_grad[1] else None
+        return unbroadcast(grad * (sig - self.target), self.logits.shape), g_target
 
 
 def softmax_cross_entropy(logits, target, axis=-1):

@@ -26,8 +26,10 @@ class Transpose(Op):
         self.axes = None if axes is None else tuple(axes)
 
     def forward(self, a):
-        self.axes = self.axes or tuple(reversed(range(a.ndim)))
-        return a.transpose(self.axes)
+        out = a.transpose(self.axes)  # NumPy validates the axes
+        # Normalized: backward inverts the permutation with argsort, which needs axes >= 0.
+        self.axes = tuple(ax % a.ndim for ax in self.axes or reversed(range(a.ndim)))
+        return out
 
     def backward(self, grad):
         return (grad.transpose(np.argsort(self.axes)),)

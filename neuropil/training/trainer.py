@@ -156,7 +156,8 @@ class Trainer:
             (x, y, sample_weight), validation_data = split_validation(x, y, sample_weight,
                                                                       validation_split)
         validation = self._validation_arrays(validation_data)
-        batches = ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle=shuffle,
+        batch_size = _default_batch_size(batch_size)
+        batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle=shuffle,
                                steps=steps_per_epoch)
         verbose = _resolve_verbose(verbose)
         callback_list = self._callbacks(callbacks, verbose, epochs, batches.steps,
@@ -176,8 +177,9 @@ class Trainer:
                     break
             epoch_logs = self._logs()
             if validation is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                val_logs = self._run_evaluation(*validation, validation_batch_size or
-                                                batch_size or 32, validation_steps,
+                val_logs = self._run_evaluation(*validation, _default_batch_size(
+                                                validation_batch_size or batch_size),
+                                                validation_steps,
                                                 callback_list)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
@@ -243,9 +245,10 @@ class Trainer:
         x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
         self._check_data(x, y, sample_weight, "evaluate")
         verbose = _resolve_verbose(verbose)
-        steps_total = ArrayBatches(x, y, sample_weight, batch_size or 32, steps=steps).steps
+        batch_size = _default_batch_size(batch_size)
+        steps_total = ArrayBatches(x, y, sample_weight, batch_size, steps=steps).steps
         callback_list = self._callbacks(callbacks, verbose, 1, steps_total)
-        logs = self._run_evaluation(x, y, sample_weight, batch_size or 32, steps, callback_list)
+        logs = self._run_evaluation(x, y, sample_weight, batch_size, steps, callback_list)
         return _format_result(logs, return_dict)
 
     def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callback_list) -> dict:
@@ -270,7 +273,7 @@ class Trainer:
         num_samples(x, "x")
         check_finite(x, "x")
         self._check_input_shape(x)
-        batches = ArrayBatches(x, None, None, batch_size or 32, steps=steps)
+        batches = ArrayBatches(x, None, None, _default_batch_size(batch_size), steps=steps)
         callback_list = self._callbacks(callbacks, _resolve_verbose(verbose), 1, batches.steps)
         callback_list.on_predict_begin()
         outputs = []
@@ -320,6 +323,11 @@ class Trainer:
         callback_list.set_model(self)
         callback_list.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
         return callback_list
+
+
+def _default_batch_size(batch_size):
+    """Keras's default of 32 when unset; a given value (even 0) is validated by ArrayBatches."""
+    return 32 if batch_size is None else batch_size
 
 
 def _resolve_verbose(verbose):
