@@ -219,8 +219,11 @@ _ALIASES = {to_snake_case(name): cls for name, cls in _CLASSES.items()}
 _ALIASES.update(zero=Zeros, one=Ones, uniform=RandomUniform, normal=RandomNormal)
 
 
-def get(identifier) -> Initializer:
-    """A name (``"he_normal"`` or ``"HeNormal"``), config dict, instance or callable."""
+def get(identifier) -> Initializer | None:
+    """A name (``"he_normal"`` or ``"HeNormal"``), config dict, instance or callable;
+    ``None`` gives ``None`` (as in Keras)."""
+    if identifier is None:
+        return None
     if isinstance(identifier, Initializer) or (callable(identifier) and
                                                not isinstance(identifier, type)):
         return identifier
