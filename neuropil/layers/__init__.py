@@ -1,10 +1,25 @@
 """``keras.layers``: the building blocks of networks."""
 from neuropil.layers.activation import ELU, LeakyReLU, ReLU, Softmax
+from neuropil.layers.conv import Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from neuropil.layers.core import Activation, Dense, Identity, Input, InputLayer
 from neuropil.layers.input_spec import InputSpec
 from neuropil.layers.layer import Layer
+from neuropil.layers.pooling import (AveragePooling2D, GlobalAveragePooling2D,
+                                     GlobalMaxPooling2D, MaxPooling2D)
+from neuropil.layers.preprocessing import Rescaling
 from neuropil.layers.regularization import Dropout
-from neuropil.layers.reshaping import Flatten, Reshape
+from neuropil.layers.reshaping import Cropping2D, Flatten, Reshape, UpSampling2D, ZeroPadding2D
+
+# Keras's aliases
+Convolution2D = Conv2D
+MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
+GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
+SeparableConvolution2D, Convolution2DTranspose = SeparableConv2D, Conv2DTranspose
 
 __all__ = ["Layer", "InputSpec", "Input", "InputLayer", "Dense", "Activation", "Identity",
-           "ReLU", "LeakyReLU", "Softmax", "ELU", "Dropout", "Flatten", "Reshape"]
+           "ReLU", "LeakyReLU", "Softmax", "ELU", "Dropout", "Flatten", "Reshape",
+           "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "MaxPooling2D",
+           "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D",
+           "Cropping2D", "UpSampling2D", "Rescaling", "Convolution2D", "MaxPool2D", "AvgPool2D",
+           "GlobalAvgPool2D", "GlobalMaxPool2D", "SeparableConvolution2D",
+           "Convolution2DTranspose"]

@@ -1,13 +1,16 @@
-"""Layers that change the shape, not the values: Flatten, Reshape."""
+"""Layers that change the shape, not the values: Flatten, Reshape, ZeroPadding2D,
+Cropping2D, UpSampling2D."""
 from __future__ import annotations
 
 import math
 
 from neuropil import ops
+from neuropil.layers.conv_utils import (from_channels_last, join_shape, normalize_data_format,
+                                        normalize_tuple, split_shape, to_channels_last)
 from neuropil.layers.input_spec import InputSpec, format_shape
 from neuropil.layers.layer import Layer
 
-__all__ = ["Flatten", "Reshape"]
+__all__ = ["Flatten", "Reshape", "ZeroPadding2D", "Cropping2D", "UpSampling2D"]
 
 
 class Flatten(Layer):
@@ -72,3 +75,130 @@ class Reshape(Layer):
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+def _pairs(value, name: str, layer: str) -> tuple:
+    """Keras's forms for 2D padding / cropping: int, (sym_h, sym_w), or
+    ((top, bottom), (left, right)) -> ((top, bottom), (left, right))."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = ((value, value), (value, value))
+    try:
+        first, second = value
+        if isinstance(first, int) and isinstance(second, int):
+            value = ((first, first), (second, second))
+        pairs = tuple(normalize_tuple(tuple(v), 2, name, layer, allow_zero=True) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{layer}: `{name}` must be an int, a tuple of 2 ints or a tuple of 2 "
+                         f"tuples of 2 ints. Received: {name}={value!r}") from None
+    return pairs
+
+
+class ZeroPadding2D(Layer):
+    """Adds rows and columns of zeros around each image.
+
+    Args:
+        padding: int (all sides), (rows, cols) (symmetric), or
+            ((top, bottom), (left, right)).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Example: ``ZeroPadding2D(2)`` turns (batch, 28, 28, 1) into (batch, 32, 32, 1), the
+    input size LeNet-5 expects.
+    """
+
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _pairs(padding, "padding", "ZeroPadding2D")
+        self.data_format = normalize_data_format(data_format, "ZeroPadding2D")
+        self.input_spec = InputSpec(ndim=4)
+
+    def compute_output_shape(self, input_shape):
+        batch, (h, w), c = split_shape(input_shape, self.data_format)
+        (top, bottom), (left, right) = self.padding
+        return join_shape(batch, (None if h is None else h + top + bottom,
+                                  None if w is None else w + left + right), c, self.data_format)
+
+    def call(self, inputs):
+        spatial = list(self.padding)
+        widths = ([(0, 0), (0, 0)] + spatial if self.data_format == "channels_first"
+                  else [(0, 0)] + spatial + [(0, 0)])
+        return ops.pad(inputs, widths)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+class Cropping2D(Layer):
+    """Removes rows and columns at the borders of each image.
+
+    Args:
+        cropping: int, (rows, cols) or ((top, bottom), (left, right)).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+    """
+
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = _pairs(cropping, "cropping", "Cropping2D")
+        self.data_format = normalize_data_format(data_format, "Cropping2D")
+        self.input_spec = InputSpec(ndim=4)
+
+    def compute_output_shape(self, input_shape):
+        batch, spatial, c = split_shape(input_shape, self.data_format)
+        sizes = tuple(None if n is None else n - a - b
+                      for n, (a, b) in zip(spatial, self.cropping))
+        if any(size is not None and size <= 0 for size in sizes):
+            raise ValueError(f'Layer "{self.name}": cropping={self.cropping} removes everything '
+                             f"from an input of spatial size {spatial} (input shape "
+                             f"{format_shape(input_shape)}).")
+        return join_shape(batch, sizes, c, self.data_format)
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)
+
+    def call(self, inputs):
+        (top, bottom), (left, right) = self.cropping
+        rows = slice(top, inputs.shape[-3 if self.data_format == "channels_last" else -2] - bottom)
+        cols = slice(left, inputs.shape[-2 if self.data_format == "channels_last" else -1] - right)
+        if self.data_format == "channels_first":
+            return inputs[:, :, rows, cols]
+        return inputs[:, rows, cols, :]
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": self.cropping,
+                "data_format": self.data_format}
+
+
+class UpSampling2D(Layer):
+    """Repeats rows and columns: (batch, h, w, c) -> (batch, h·sy, w·sx, c).
+
+    Args:
+        size: int or (sy, sx) (default (2, 2)).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        interpolation: ``"nearest"`` (each value copied into an sy×sx block).
+    """
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(**kwargs)
+        self.size = normalize_tuple(size, 2, "size", "UpSampling2D")
+        self.data_format = normalize_data_format(data_format, "UpSampling2D")
+        if interpolation != "nearest":
+            raise ValueError("UpSampling2D: only interpolation='nearest' is implemented. "
+                             f"Received: interpolation={interpolation!r}")
+        self.interpolation = interpolation
+        self.input_spec = InputSpec(ndim=4)
+
+    def compute_output_shape(self, input_shape):
+        batch, spatial, c = split_shape(input_shape, self.data_format)
+        sizes = tuple(None if n is None else n * s for n, s in zip(spatial, self.size))
+        return join_shape(batch, sizes, c, self.data_format)
+
+    def call(self, inputs):
+        x = to_channels_last(inputs, self.data_format)
+        n, h, w, c = x.shape
+        sy, sx = self.size
+        # (n, h, 1, w, 1, c) broadcast to (n, h, sy, w, sx, c): each value fills a block.
+        x = ops.broadcast_to(ops.reshape(x, (n, h, 1, w, 1, c)), (n, h, sy, w, sx, c))
+        return from_channels_last(ops.reshape(x, (n, h * sy, w * sx, c)), self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format,
+                "interpolation": self.interpolation}
