@@ -39,7 +39,8 @@ class Tanh(Op):
 
 
 class Relu(Op):
-    """Keras's relu: ``negative_slope * (z - threshold)`` below threshold, capped at max_value."""
+    """Keras's relu: z above ``threshold`` (else 0), clipped to [0, max_value] if given, minus
+    ``negative_slope * (threshold - z)`` below the threshold."""
 
     def __init__(self, negative_slope=0.0, max_value=None, threshold=0.0):
         self.negative_slope, self.max_value, self.threshold = negative_slope, max_value, threshold
@@ -50,20 +51,23 @@ class Relu(Op):
             self.out = np.maximum(z, 0)
             return self.out
         self.z = z
-        below = z < self.threshold
-        out = np.where(below, self.negative_slope * (z - self.threshold), z).astype(z.dtype)
+        out = np.where(z > self.threshold, z, 0).astype(z.dtype)
         if self.max_value is not None:
-            out = np.minimum(out, np.asarray(self.max_value, z.dtype))
+            out = np.clip(out, 0, np.asarray(self.max_value, z.dtype))
+        if self.negative_slope:
+            out -= (self.negative_slope * np.maximum(self.threshold - z, 0)).astype(z.dtype)
         return out
 
     def backward(self, grad):
         if self.plain:
             return (grad * (self.out > 0),)
         z = self.z
-        slope = np.where(z < self.threshold, np.asarray(self.negative_slope, grad.dtype),
-                         np.asarray(1, grad.dtype))
+        passes = z > self.threshold
         if self.max_value is not None:
-            slope = np.where(z >= self.max_value, 0, slope).astype(grad.dtype)
+            passes &= (z > 0) & (z < self.max_value)
+        slope = passes.astype(grad.dtype)
+        if self.negative_slope:
+            slope += (self.negative_slope * (z < self.threshold)).astype(grad.dtype)
         return (grad * slope,)
 
 

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import neuropil as keras
 from neuropil import layers
 
 Z = np.array([[-3.0, -1.0, 0.0, 0.5, 2.0, 8.0]], "float32")
@@ -59,3 +60,14 @@ def test_elu_layer():
                                    layers.Softmax(axis=1), layers.ELU(0.7)])
 def test_config_round_trip(layer):
     assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_relu_edge_cases_match_keras():
+    """Keras: x kept only strictly above the threshold, then clipped to [0, max_value]."""
+    z = np.array([[-0.5, 1.0, 7.0]], "float32")
+    np.testing.assert_allclose(run(layers.ReLU(threshold=1.0), z), [[0, 0, 7]])
+    # The layer rejects a negative threshold (as Keras's does); the function accepts it.
+    np.testing.assert_allclose(
+        np.asarray(keras.activations.relu(z, threshold=-1.0, max_value=6.0)), [[0, 1, 6]])
+    np.testing.assert_allclose(run(layers.ReLU(negative_slope=0.1, threshold=1.0), z),
+                               [[-0.15, 0, 7]], rtol=1e-6)

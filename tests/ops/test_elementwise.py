@@ -64,7 +64,7 @@ def test_binary_gradient(name, shapes):
 
 @pytest.mark.parametrize("name", BINARY)
 def test_binary_with_python_float_on_either_side(name):
-    op, expected, range_a, range_b = BINARY[name]
+    op, expected, _, _ = BINARY[name]
     a, b = _operands(name, (2, 3), (2, 3))
     scalar_b, scalar_a = 1.5, 1.25  # inside both operand ranges
     check_op(lambda t: op(t, scalar_b), a)
