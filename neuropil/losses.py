@@ -44,9 +44,11 @@ def _align_ranks(y_true: Tensor, y_pred: Tensor) -> Tensor:
 def _logits_of(y_pred: Tensor, op_type, axis=None):
     """The input of the softmax/sigmoid op that produced ``y_pred``, if it was recorded."""
     producer = y_pred._producer
-    if isinstance(producer, op_type) and (axis is None or producer.axis in (axis, -1)):
-        return producer.inputs[0]
-    return None
+    if not isinstance(producer, op_type):
+        return None
+    if axis is not None and producer.axis % y_pred.ndim != axis % y_pred.ndim:
+        return None  # a softmax over another axis: the probabilities are not its logits'
+    return producer.inputs[0]
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -182,7 +184,11 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         values = self.call(y_true, y_pred)
         values = values if isinstance(values, Tensor) else Tensor(values)
-        return reduce_weighted(values, sample_weight, self.reduction)
+        return reduce_weighted(values, sample_weight, self.reduction, self._mask(y_true))
+
+    def _mask(self, y_true):
+        """Which samples count in the reduction (None: all of them)."""
+        return None
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
@@ -192,22 +198,34 @@ class Loss:
         return cls(**config)
 
 
-def reduce_weighted(values: Tensor, sample_weight, reduction):
-    """Multiplies per-sample losses by their weights, then reduces as ``reduction`` says."""
+def reduce_weighted(values: Tensor, sample_weight, reduction, mask=None):
+    """Multiplies per-sample losses by their weights, then reduces as ``reduction`` says.
+
+    ``mask`` (True = counts) merges into the weights as in Keras: for the mean reductions
+    the kept samples are scaled by total / kept, so the mean is over the kept samples only.
+    """
     count = values.size
+    weight = None
     if sample_weight is not None:
         weight = np.asarray(sample_weight, dtype=values.dtype)
         while weight.ndim > values.ndim:
             weight = weight.squeeze(-1)
         while weight.ndim < values.ndim:
             weight = weight[..., None]
+    if mask is not None:
+        mask = np.asarray(mask, bool).reshape(values.shape)
+        kept = int(mask.sum())
+        scale = count / kept if kept and reduction in ("sum_over_batch_size", "mean") else 1.0
+        mask_weight = np.where(mask, scale, 0.0).astype(values.dtype)
+        weight = mask_weight if weight is None else weight * mask_weight
+    if weight is not None:
         values = ops.multiply(values, weight)
     if reduction in (None, "none"):
         return values
     total = ops.sum(values)
     if reduction == "sum":
         return total
-    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+    if reduction == "mean_with_sample_weight" and weight is not None:
         return ops.divide(total, max(float(np.sum(weight)), backend.epsilon()))
     return ops.divide(total, max(count, 1))
 
@@ -221,6 +239,14 @@ class LossFunctionWrapper(Loss):
 
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def _mask(self, y_true):
+        # Keras masks the samples labelled ``ignore_class`` (sparse cross-entropy) out of
+        # the reduction, so the default mean is over the other samples only.
+        ignore_class = self._fn_kwargs.get("ignore_class")
+        if ignore_class is None:
+            return None
+        return np.asarray(getattr(y_true, "data", y_true)) != ignore_class
 
     def get_config(self):
         return {**super().get_config(), **self._fn_kwargs}

@@ -6,6 +6,8 @@ clipping, decoupled weight decay, per-weight slots); a named optimizer only writ
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from neuropil._naming import to_snake_case, unique_name
@@ -116,8 +118,16 @@ class Optimizer:
             raise ValueError("apply() needs the variables the gradients belong to.")
         if len(grads) != len(trainable_variables):
             raise ValueError(f"{len(grads)} gradients for {len(trainable_variables)} variables.")
-        grads = [np.asarray(getattr(g, "data", g)) for g in grads]
-        grads = self._clip(grads)
+        # As in Keras, a variable without a gradient (None) is left alone, not updated.
+        pairs = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
+        if not pairs and grads:
+            raise ValueError("No gradients provided for any variable.")
+        if len(pairs) < len(grads):
+            missing = [v.path for g, v in zip(grads, trainable_variables) if g is None]
+            warnings.warn(f"Gradients do not exist for variables {missing} when minimizing "
+                          "the loss.", stacklevel=2)
+        trainable_variables = [v for _, v in pairs]
+        grads = self._clip([np.asarray(getattr(g, "data", g)) for g, _ in pairs])
         lr = self._current_lr()
         for grad, variable in zip(grads, trainable_variables):
             if self.weight_decay:
@@ -127,12 +137,13 @@ class Optimizer:
         self.built = True
 
     def _clip(self, grads: list) -> list:
-        if self.clipvalue is not None:
+        # As in Keras, a limit of 0 (or less) means "no clipping", not "zero the gradients".
+        if self.clipvalue and self.clipvalue > 0:
             return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
-        if self.clipnorm is not None:
+        if self.clipnorm and self.clipnorm > 0:
             return [g * min(1.0, self.clipnorm / max(float(np.linalg.norm(g)), 1e-12))
                     for g in grads]
-        if self.global_clipnorm is not None:
+        if self.global_clipnorm and self.global_clipnorm > 0:
             total = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
             scale = min(1.0, self.global_clipnorm / max(total, 1e-12))
             return [g * scale for g in grads] if scale < 1.0 else grads

@@ -92,8 +92,9 @@ class Trainer:
         for weight in weights:
             weight.grad = None
         loss.backward()
-        self.optimizer.apply([w.grad if w.grad is not None else np.zeros_like(w.data)
-                              for w in weights], weights)
+        # A weight the loss does not reach keeps grad None: the optimizer leaves it alone
+        # (no momentum drift, no weight decay), as Keras does, and warns.
+        self.optimizer.apply([w.grad for w in weights], weights)
         return self._track(loss, y, y_pred, sample_weight)
 
     def test_step(self, x, y=None, sample_weight=None) -> dict:
