@@ -8,7 +8,6 @@ argument of ``call()``, so an op's behaviour never depends on hidden global stat
 from __future__ import annotations
 
 import contextlib
-import functools
 
 _grad_enabled = True
 

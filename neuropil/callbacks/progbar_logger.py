@@ -113,7 +113,6 @@ class ProgbarLogger(Callback):
 
     def _status(self, step, logs, finished):
         elapsed = time.perf_counter() - self._started
-        steps = self._steps or step
         if finished or not self._steps:
             clock = _format_time(elapsed)
         else:  # ETA from the mean step time so far
