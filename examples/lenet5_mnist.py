@@ -27,8 +27,7 @@ def main() -> None:
     y_train = y_train[:args.train_samples]
     x_test = x_test[..., np.newaxis].astype("float32") / 255
 
-    model = keras.applications.LeNet5(input_shape=(28, 28, 1), classes=10, activation="relu",
-                                      pooling="max")
+    model = keras.applications.LeNet5(input_shape=(28, 28, 1), classes=10)
     model.summary()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])

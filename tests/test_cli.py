@@ -37,3 +37,22 @@ def test_neuropil_train_reaches_95_percent_on_digits(capsys):
     line = capsys.readouterr().out.strip().splitlines()[-1]
     accuracy = float(line.split("test accuracy:")[1].split()[0])
     assert accuracy >= 0.95, line
+
+
+def test_lenet5_on_digits_runs(capsys):
+    assert main(["train", "--model", "lenet5", "--epochs", "1", "--verbose", "0"]) == 0
+    assert "test accuracy:" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_mnist_from_a_data_directory(capsys, shared_datasets):
+    assert main(["train", "--dataset", "mnist", "--data", str(shared_datasets / "mnist"),
+                 "--epochs", "1", "--verbose", "0"]) == 0
+    accuracy = float(capsys.readouterr().out.split("test accuracy:")[1].split()[0])
+    assert accuracy > 0.9
+
+
+def test_unknown_model_is_rejected(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--model", "vgg"])
+    assert "invalid choice" in capsys.readouterr().err

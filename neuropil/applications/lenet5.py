@@ -1,6 +1,8 @@
 """LeNet-5 (LeCun et al., 1998), the convolutional network the course builds.
 
-conv 5×5 ×6 -> pool 2×2 -> conv 5×5 ×16 -> pool 2×2 -> dense 120 -> dense 84 -> classes.
+conv 5×5 ×6 -> pool 2×2 -> conv 5×5 ×16 -> pool 2×2 -> dense 120 -> dense 84 -> classes,
+with ReLU and max pooling as the course builds it in Keras (tanh and average pooling, the
+1998 choices, are arguments).
 The original takes 32×32 images; for MNIST's 28×28 the first convolution pads 'same', which
 gives the same 28×28×6 feature maps as the original's 'valid' convolution of a 32×32 image.
 """
@@ -12,16 +14,17 @@ from neuropil.models import Sequential
 __all__ = ["LeNet5"]
 
 
-def LeNet5(input_shape=(28, 28, 1), classes=10, activation="tanh", pooling="average",
+def LeNet5(input_shape=(28, 28, 1), classes=10, activation="relu", pooling="max",
            classifier_activation="softmax", include_top=True, name="lenet5"):
     """Builds LeNet-5 as a Sequential model (61,706 weights for 28×28×1 input, 10 classes).
 
     Args:
         input_shape: (height, width, channels); at least 28×28 ((32, 32, 1) is the original).
         classes: number of output classes.
-        activation: of the convolution and hidden dense layers; ``"tanh"`` as in the
-            original, ``"relu"`` is the modern choice.
-        pooling: ``"average"`` (the original's subsampling) or ``"max"``.
+        activation: of the convolution and hidden dense layers: ``"relu"`` as the course
+            builds it (``"tanh"`` for the 1998 original).
+        pooling: ``"max"`` as the course builds it (``"average"`` for the original's
+            subsampling).
         classifier_activation: of the output layer; ``None`` returns logits.
         include_top: whether to add the three dense layers (otherwise the model ends with
             the flattened 5×5×16 features).
