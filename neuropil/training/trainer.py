@@ -46,6 +46,10 @@ class Trainer:
         self._compiled_loss = CompiledLoss(loss) if loss is not None else None
         self._compiled_metrics = CompiledMetrics(metrics, weighted_metrics)
         self._loss_tracker = Mean(name="loss")
+        # Beyond Keras: when weight penalties exist, "data_loss" is the loss without them, so
+        # a learner sees what the regularization costs (loss = data_loss + penalties).
+        self._data_loss_tracker = Mean(name="data_loss")
+        self._data_loss = None
         self._trainable_cache = None  # trainable weights are fixed at compile, as in Keras
         self.compiled = True
         self.stop_training = False
@@ -70,9 +74,14 @@ class Trainer:
     def reset_metrics(self) -> None:
         for metric in self.metrics:
             metric.reset_state()
+        if self.compiled:
+            self._data_loss_tracker.reset_state()
 
     def _logs(self) -> dict:
-        return {"loss": self._loss_tracker.result(), **self._compiled_metrics.results()}
+        logs = {"loss": self._loss_tracker.result()}
+        if float(self._data_loss_tracker.count.data):
+            logs["data_loss"] = self._data_loss_tracker.result()
+        return {**logs, **self._compiled_metrics.results()}
 
     # ---- one step ------------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -80,9 +89,10 @@ class Trainer:
         if self._compiled_loss is None:
             raise ValueError("No loss to compute: pass `loss=` to compile(), e.g. "
                              "loss='mse'.")
-        total = self._compiled_loss(y, y_pred, sample_weight)
+        data_loss = total = self._compiled_loss(y, y_pred, sample_weight)
         for penalty in self.losses:
             total = total + penalty
+        self._data_loss = data_loss if total is not data_loss else None
         return total
 
     def train_step(self, x, y=None, sample_weight=None) -> dict:
@@ -110,6 +120,9 @@ class Trainer:
     def _track(self, loss, y, y_pred, sample_weight) -> dict:
         batch = len(y_pred.data) if y_pred.ndim else 1
         self._loss_tracker.update_state(np.asarray(loss.data), sample_weight=batch)
+        if self._data_loss is not None:
+            self._data_loss_tracker.update_state(np.asarray(self._data_loss.data),
+                                                 sample_weight=batch)
         self._compiled_metrics.update_state(y, y_pred.data, sample_weight)
         return self._logs()
 
@@ -342,7 +355,8 @@ def _resolve_verbose(verbose):
 def _format_result(logs: dict, return_dict: bool):
     if return_dict:
         return dict(logs)
-    values = list(logs.values())
+    # The list form keeps Keras's order [loss, *metrics]; data_loss is ours (dict only).
+    values = [value for key, value in logs.items() if key != "data_loss"]
     return values[0] if len(values) == 1 else values
 
 
