@@ -1,7 +1,7 @@
 """Optimizer parity with ``torch.optim`` on PyTorch CPU, step by step.
 
 Two float32 parameters (a (3, 4) kernel and a (4,) bias) start equal on both sides and get
-the same fixed sequence of 5 gradients; the parameters are compared after every step.
+the same fixed sequence of 10 gradients; the parameters are compared after every step.
 
 Where Keras's formulas and torch's agree exactly (they do for constant learning rates):
   * SGD plain, momentum (Keras m = μm - lr·g, w += m  ==  torch b = μb + g, w -= lr·b),
@@ -22,7 +22,7 @@ applied per parameter in the torch loop. clipvalue == clip_grad_value_; global_c
 clip_grad_norm_ over all parameters.
 
 Tolerances: rtol=1e-5, atol=1e-6 against torch (float32 on both sides; updates ~lr·O(1)
-accumulated over 5 steps); rtol=1e-5, atol=1e-7 against the float64 Keras transcription.
+accumulated over 10 steps); rtol=1e-5, atol=1e-7 against the float64 Keras transcription.
 """
 import math
 
@@ -35,7 +35,7 @@ import neuropil as keras  # noqa: E402
 from neuropil.autodiff import Variable  # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-6)
-STEPS = 5
+STEPS = 10
 TINY = 1e-12
 
 
