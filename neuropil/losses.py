@@ -33,12 +33,21 @@ def _tensor(x, dtype=None) -> Tensor:
 
 
 def _align_ranks(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """(n,) labels against (n, 1) predictions: give the labels the trailing axis."""
+    """(n,) labels against (n, 1) predictions: give the labels the trailing axis (Keras's
+    rule: ranks are matched only across a trailing axis of size 1)."""
+    aligned = y_true
     if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
-        return ops.expand_dims(y_true, -1)
-    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
-        return ops.squeeze(y_true, -1)
-    return y_true
+        aligned = ops.expand_dims(y_true, -1)
+    elif y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        aligned = ops.squeeze(y_true, -1)
+    try:
+        np.broadcast_shapes(aligned.shape, y_pred.shape)
+    except ValueError:
+        raise ValueError(f"The targets do not fit the predictions: y_true.shape={y_true.shape}, "
+                         f"y_pred.shape={y_pred.shape}. The targets need the model's output "
+                         "shape (for class indices with a softmax output, use "
+                         "loss='sparse_categorical_crossentropy').") from None
+    return aligned
 
 
 def _logits_of(y_pred: Tensor, op_type, axis=None):

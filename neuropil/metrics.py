@@ -128,6 +128,8 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name or getattr(fn, "__name__", "mean_metric_wrapper"),
                          dtype=dtype)
         self._fn, self._fn_kwargs = fn, kwargs
+        if getattr(fn, "__module__", None) == losses.__name__ or isinstance(fn, losses.Loss):
+            self._direction = "down"  # a loss as a metric is minimized, as in Keras
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
@@ -190,53 +192,60 @@ def _loss_values(fn):
     return metric_fn
 
 
-def _metric_class(class_name, fn, default_name, doc, **defaults):
+def _metric_class(class_name, fn, default_name, doc, direction, **defaults):
+    """A MeanMetricWrapper subclass; ``direction`` ("up" or "down") says which way is better,
+    read by EarlyStopping & co. in mode="auto" (Keras's ``_direction``)."""
     def __init__(self, name=default_name, dtype=None, **kwargs):
         options = {**defaults, **kwargs}
         MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **options)
         for key, value in options.items():
             setattr(self, key, value)
 
-    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc})
+    return type(class_name, (MeanMetricWrapper,),
+                {"__init__": __init__, "__doc__": doc, "_direction": direction})
 
 
-Accuracy = _metric_class("Accuracy", accuracy, "accuracy", "How often predictions equal labels.")
+Accuracy = _metric_class("Accuracy", accuracy, "accuracy", "How often predictions equal labels.",
+                         "up")
 BinaryAccuracy = _metric_class("BinaryAccuracy", binary_accuracy, "binary_accuracy",
-                               "How often thresholded predictions match 0/1 labels.",
+                               "How often thresholded predictions match 0/1 labels.", "up",
                                threshold=0.5)
 CategoricalAccuracy = _metric_class("CategoricalAccuracy", categorical_accuracy,
                                     "categorical_accuracy",
-                                    "How often the predicted class matches one-hot labels.")
+                                    "How often the predicted class matches one-hot labels.", "up")
 SparseCategoricalAccuracy = _metric_class("SparseCategoricalAccuracy",
                                           sparse_categorical_accuracy,
                                           "sparse_categorical_accuracy",
-                                          "How often the predicted class matches integer labels.")
+                                          "How often the predicted class matches integer labels.",
+                                          "up")
 TopKCategoricalAccuracy = _metric_class("TopKCategoricalAccuracy", top_k_categorical_accuracy,
                                         "top_k_categorical_accuracy",
                                         "How often the label is among the top k predictions.",
-                                        k=5)
+                                        "up", k=5)
 SparseTopKCategoricalAccuracy = _metric_class(
     "SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
     "sparse_top_k_categorical_accuracy",
-    "How often the integer label is among the top k predictions.", k=5)
+    "How often the integer label is among the top k predictions.", "up", k=5)
 MeanSquaredError = _metric_class("MeanSquaredError", _loss_values(losses.mean_squared_error),
-                                 "mean_squared_error", "Mean of the squared errors.")
+                                 "mean_squared_error", "Mean of the squared errors.", "down")
 MeanAbsoluteError = _metric_class("MeanAbsoluteError", _loss_values(losses.mean_absolute_error),
-                                  "mean_absolute_error", "Mean of the absolute errors.")
+                                  "mean_absolute_error", "Mean of the absolute errors.", "down")
 CategoricalCrossentropy = _metric_class(
     "CategoricalCrossentropy", _loss_values(losses.categorical_crossentropy),
-    "categorical_crossentropy", "Mean categorical cross-entropy.", from_logits=False)
+    "categorical_crossentropy", "Mean categorical cross-entropy.", "down", from_logits=False)
 SparseCategoricalCrossentropy = _metric_class(
     "SparseCategoricalCrossentropy", _loss_values(losses.sparse_categorical_crossentropy),
-    "sparse_categorical_crossentropy", "Mean sparse categorical cross-entropy.",
+    "sparse_categorical_crossentropy", "Mean sparse categorical cross-entropy.", "down",
     from_logits=False)
 BinaryCrossentropy = _metric_class(
     "BinaryCrossentropy", _loss_values(losses.binary_crossentropy), "binary_crossentropy",
-    "Mean binary cross-entropy.", from_logits=False)
+    "Mean binary cross-entropy.", "down", from_logits=False)
 
 
 class RootMeanSquaredError(Mean):
     """sqrt of the mean squared error over everything seen."""
+
+    _direction = "down"
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
         super().__init__(name=name, dtype=dtype)

@@ -53,7 +53,7 @@ class ProgbarLogger(Callback):
 
     # ---- fit ---------------------------------------------------------------------------
     def on_epoch_begin(self, epoch, logs=None):
-        if self.verbose:
+        if self.verbose and self.epochs > 1:  # Keras prints no "Epoch 1/1"
             print(f"Epoch {epoch + 1}/{self.epochs}", file=self._out, flush=True)
         self._start(self.params.get("steps"))
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from neuropil import optimizers
 from neuropil.autodiff import Tensor, no_grad
-from neuropil.callbacks import CallbackList, History, ProgbarLogger
+from neuropil.callbacks import CallbackList
 from neuropil.metrics import Mean
 from neuropil.training.batching import (ArrayBatches, check_finite, num_samples,
                                         split_validation, to_arrays)
@@ -26,6 +26,9 @@ class Trainer:
     compiled = False
     optimizer = None
     stop_training = False
+    stop_evaluating = False
+    stop_predicting = False
+    _initial_epoch = None  # set by BackupAndRestore in on_train_begin to resume a fit
 
     # ---- compile ---------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -157,7 +160,8 @@ class Trainer:
             initial_epoch: epoch to start from (to resume training).
             steps_per_epoch, validation_steps: limit the batches per epoch / validation.
             validation_batch_size: batch size for validation (default ``batch_size``).
-            validation_freq: validate every this many epochs.
+            validation_freq: validate when the epoch number (from 1, counting
+                ``initial_epoch``) is a multiple of this int, or in this list.
 
         Returns:
             A ``History`` whose ``.history`` maps "loss", each metric and their "val_"
@@ -178,6 +182,7 @@ class Trainer:
                                         add_history=True)
         self.stop_training = False
         callback_list.on_train_begin()
+        initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
         epoch_logs: dict = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -190,7 +195,7 @@ class Trainer:
                 if self.stop_training:
                     break
             epoch_logs = self._logs()
-            if validation is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
+            if validation is not None and _should_validate(epoch, validation_freq):
                 val_logs = self._run_evaluation(*validation, _default_batch_size(
                                                 validation_batch_size or batch_size),
                                                 validation_steps,
@@ -267,12 +272,15 @@ class Trainer:
 
     def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callback_list) -> dict:
         self.reset_metrics()
+        self.stop_evaluating = False
         callback_list.on_test_begin()
         for step, (xb, yb, wb) in enumerate(ArrayBatches(x, y, sample_weight, batch_size,
                                                          steps=steps)):
             callback_list.on_test_batch_begin(step)
             logs = self.test_step(xb, yb, wb)
             callback_list.on_test_batch_end(step, logs)
+            if self.stop_evaluating:
+                break
         logs = self._logs()
         callback_list.on_test_end(logs)
         return logs
@@ -289,12 +297,15 @@ class Trainer:
         self._check_input_shape(x)
         batches = ArrayBatches(x, None, None, _default_batch_size(batch_size), steps=steps)
         callback_list = self._callbacks(callbacks, _resolve_verbose(verbose), 1, batches.steps)
+        self.stop_predicting = False
         callback_list.on_predict_begin()
         outputs = []
         for step, (xb, _, _) in enumerate(batches):
             callback_list.on_predict_batch_begin(step)
             outputs.append(self.predict_step(xb))
             callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
+            if self.stop_predicting:
+                break
         callback_list.on_predict_end()
         return _concatenate(outputs)
 
@@ -327,13 +338,9 @@ class Trainer:
     def _callbacks(self, callbacks, verbose, epochs, steps, add_history=False) -> CallbackList:
         if isinstance(callbacks, CallbackList):
             callback_list = callbacks
-        else:
-            user = list(callbacks or [])
-            if add_history and not any(isinstance(c, History) for c in user):
-                user.append(History())
-            if verbose and not any(isinstance(c, ProgbarLogger) for c in user):
-                user.append(ProgbarLogger())
-            callback_list = CallbackList(user)
+        else:  # History and ProgbarLogger are added only when not given, as in Keras
+            callback_list = CallbackList(callbacks, add_history=add_history,
+                                         add_progbar=verbose != 0)
         callback_list.set_model(self)
         callback_list.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
         return callback_list
@@ -342,6 +349,17 @@ class Trainer:
 def _default_batch_size(batch_size):
     """Keras's default of 32 when unset; a given value (even 0) is validated by ArrayBatches."""
     return 32 if batch_size is None else batch_size
+
+
+def _should_validate(epoch, validation_freq) -> bool:
+    """Keras's rule: the 1-based absolute epoch is a multiple of, or in, validation_freq."""
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    if isinstance(validation_freq, (list, tuple)):
+        return epoch + 1 in validation_freq
+    raise ValueError("Expected `validation_freq` to be a list or int. Received: "
+                     f"validation_freq={validation_freq!r} of the type "
+                     f"{type(validation_freq)}.")
 
 
 def _resolve_verbose(verbose):

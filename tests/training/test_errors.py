@@ -70,3 +70,10 @@ def test_bad_fit_arguments():
         m.fit(X, Y, validation_split=1.5, verbose=0)
     with pytest.raises(ValueError, match="batch_size"):
         m.fit(X, Y, batch_size=0, verbose=0)
+
+
+def test_targets_that_do_not_fit_the_output_shape():
+    m = keras.Sequential([keras.Input((4,)), layers.Dense(3)])
+    m.compile("sgd", "mse")
+    with pytest.raises(ValueError, match=r"y_true.shape=\(10,\).*y_pred.shape=\(10, 3\)"):
+        m.fit(X, np.ones(10, "float32"), verbose=0)
