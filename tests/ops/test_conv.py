@@ -1,0 +1,287 @@
+"""conv2d, depthwise_conv2d and conv2d_transpose: gradients, slow twins, PyTorch parity.
+
+Tolerances:
+- gradients vs float64 central differences: ``check_op``'s rtol=1e-4, atol=1e-6;
+- forward vs the loop-by-loop references in ``conv_reference.py`` (float64): rtol=1e-10,
+  atol=1e-12 (the same sums in another order);
+- PyTorch CPU parity in float64 (forward and both gradients): rtol=1e-9, atol=1e-10; in
+  float32: rtol=1e-4, atol=1e-4 (sums of up to a few hundred products, orders differ).
+
+TF's 'same' padding puts the smaller half of an odd total before; PyTorch pads both sides
+alike, so the parity tests pad explicitly with the asymmetric ``F.pad`` and use padding=0.
+"""
+import numpy as np
+import pytest
+
+from conv_reference import (conv2d_reference, conv2d_transpose_reference,
+                            depthwise_conv2d_reference, same_padding)
+from helpers import check_op, random_array
+from neuropil import ops
+from neuropil.autodiff import Tensor
+
+# x shape, kernel (kh, kw), strides, padding, dilation. Odd and even sizes, non-square inputs
+# and kernels, so that 'same' splits an odd total padding (smaller half before).
+CASES = [
+    ((2, 5, 5, 2), (3, 3), 1, "valid", 1),
+    ((2, 5, 5, 2), (3, 3), 1, "same", 1),
+    ((2, 6, 7, 2), (3, 2), 2, "same", 1),
+    ((2, 6, 6, 2), (2, 2), 1, "same", 1),       # total padding 1 per axis: (0, 1)
+    ((2, 7, 6, 1), (3, 3), 1, "same", 2),       # one channel: the tap-major im2col path
+    ((2, 5, 5, 1), (3, 3), 2, "valid", 1),
+    ((1, 6, 5, 3), (2, 3), (2, 1), "same", 1),
+    ((2, 7, 7, 2), (3, 3), 1, "valid", (2, 1)),
+    ((2, 8, 6, 2), (4, 3), 3, "same", 1),
+    ((2, 6, 6, 2), (3, 3), 2, "valid", 1),      # the last row and column are never read
+]
+IDS = [f"{x}-k{k}-s{s}-{p}-d{d}" for x, k, s, p, d in CASES]
+
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# ---- conv2d ------------------------------------------------------------------------------
+@pytest.mark.parametrize("x_shape, k_hw, strides, padding, dilation", CASES, ids=IDS)
+def test_conv2d_matches_reference_and_gradients(x_shape, k_hw, strides, padding, dilation):
+    x = random_array(*x_shape, seed=1)
+    kernel = random_array(*k_hw, x_shape[-1], 3, seed=2)
+    out = ops.conv2d(Tensor(x), Tensor(kernel), strides, padding, dilation).numpy()
+    expected = conv2d_reference(x, kernel, strides, padding, dilation)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+    check_op(lambda a, k: ops.conv2d(a, k, strides, padding, dilation), x, kernel)
+
+
+def test_conv2d_lecture_vertical_edge():
+    """6x6 image, left half 10, right half 0; the vertical-edge kernel finds the edge."""
+    image = np.zeros((1, 6, 6, 1))
+    image[:, :, :3] = 10.0
+    edge = np.array([[1.0, 0.0, -1.0]] * 3).reshape(3, 3, 1, 1)
+    out = ops.conv2d(image, edge).numpy()[0, :, :, 0]
+    np.testing.assert_array_equal(out, [[0, 30, 30, 0]] * 4)
+
+
+def test_conv2d_strided_views_are_not_required_to_be_contiguous():
+    x = random_array(2, 6, 6, 4, seed=3)[:, ::-1, :, 1:3]  # a reversed, sliced view
+    kernel = random_array(3, 3, 2, 2, seed=4)
+    np.testing.assert_allclose(ops.conv2d(x, kernel, padding="same").numpy(),
+                               conv2d_reference(x, kernel, 1, "same"), rtol=1e-10)
+
+
+def test_conv2d_float32_and_the_model_input_gets_no_gradient():
+    x = Tensor(random_array(2, 5, 5, 3, seed=5).astype(np.float32))
+    kernel = Tensor(random_array(3, 3, 3, 4, seed=6).astype(np.float32), requires_grad=True)
+    out = ops.conv2d(x, kernel, padding="same")
+    assert out.dtype == np.float32 and out.shape == (2, 5, 5, 4)
+    out.backward(np.ones(out.shape, np.float32))
+    assert x.grad is None and kernel.grad.dtype == np.float32
+    assert kernel.grad.shape == (3, 3, 3, 4)
+
+
+def test_conv2d_frozen_kernel_still_passes_the_input_gradient():
+    x = Tensor(random_array(1, 4, 4, 2, seed=7), requires_grad=True)
+    kernel = Tensor(random_array(2, 2, 2, 3, seed=8))
+    ops.conv2d(x, kernel).backward(np.ones((1, 3, 3, 3)))
+    assert kernel.grad is None and x.grad.shape == (1, 4, 4, 2)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(kernel_shape=(3, 3, 5, 2)), "input channels"),
+    (dict(padding="full"), "padding"),
+    (dict(kernel_shape=(7, 7, 2, 2)), "does not fit"),
+    (dict(strides=0), "strides"),
+    (dict(dilation_rate=(1, 2, 3)), "dilation_rate"),
+])
+def test_conv2d_errors_say_what_was_wrong(kwargs, message):
+    kernel = np.zeros(kwargs.pop("kernel_shape", (3, 3, 2, 2)))
+    with pytest.raises(ValueError, match=message):
+        ops.conv2d(np.zeros((1, 5, 5, 2)), kernel, **kwargs)
+
+
+# ---- depthwise_conv2d --------------------------------------------------------------------
+@pytest.mark.parametrize("x_shape, k_hw, strides, padding, dilation", CASES[1:8], ids=IDS[1:8])
+def test_depthwise_conv2d_matches_reference_and_gradients(x_shape, k_hw, strides, padding,
+                                                          dilation):
+    x = random_array(*x_shape, seed=11)
+    kernel = random_array(*k_hw, x_shape[-1], 2, seed=12)
+    out = ops.depthwise_conv2d(x, kernel, strides, padding, dilation).numpy()
+    expected = depthwise_conv2d_reference(x, kernel, strides, padding, dilation)
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+    check_op(lambda a, k: ops.depthwise_conv2d(a, k, strides, padding, dilation), x, kernel)
+
+
+# ---- conv2d_transpose --------------------------------------------------------------------
+def keras_transpose_geometry(n, k, s, d, padding, output_padding):
+    """Keras's output length, and where it starts in the full (n-1)*s + span "stamped" canvas.
+
+    Stated independently of the op: the length from Keras's docs (deconv_output_length), the
+    start from TensorFlow, where a transposed conv is the gradient of a conv2d from the
+    output back to the input, so 'same' drops what that conv2d would have padded before.
+    """
+    span = (k - 1) * d + 1
+    if padding == "valid":
+        length = (n - 1) * s + (max(span, s) if output_padding is None
+                                else span + output_padding)
+        return length, 0
+    length = n * s if output_padding is None else (n - 1) * s + span % 2 + output_padding
+    return length, same_padding(length, k, s, d)[0]
+
+
+TRANSPOSE_CASES = [  # x shape, kernel (kh, kw), strides, padding, output_padding, dilation
+    ((2, 3, 3, 2), (3, 3), 1, "valid", None, 1),
+    ((2, 3, 4, 2), (3, 3), 2, "same", None, 1),
+    ((2, 3, 3, 2), (2, 3), 2, "valid", None, 1),
+    ((2, 3, 2, 1), (2, 2), 3, "valid", None, 1),   # stride > kernel: zeros past the canvas
+    ((1, 4, 3, 2), (4, 3), 2, "same", None, 1),
+    ((2, 3, 3, 2), (3, 3), 2, "same", 1, 1),
+    ((2, 3, 3, 2), (3, 2), (2, 3), "same", (0, 2), 1),
+    ((2, 3, 3, 2), (3, 3), 2, "valid", 1, 1),
+    ((2, 4, 3, 2), (3, 3), 1, "same", None, 2),
+]
+TRANSPOSE_IDS = [f"{x}-k{k}-s{s}-{p}-op{o}-d{d}" for x, k, s, p, o, d in TRANSPOSE_CASES]
+
+
+def transpose_geometry(x_shape, k_hw, strides, padding, output_padding, dilation):
+    ops_ = [output_padding] * 2 if not isinstance(output_padding, tuple) else output_padding
+    sizes = [keras_transpose_geometry(n, k, s, d, padding, o) for n, k, s, d, o in
+             zip(x_shape[1:3], k_hw, pair(strides), pair(dilation), ops_)]
+    return tuple(length for length, _ in sizes), tuple(start for _, start in sizes)
+
+
+@pytest.mark.parametrize("x_shape, k_hw, strides, padding, output_padding, dilation",
+                         TRANSPOSE_CASES, ids=TRANSPOSE_IDS)
+def test_conv2d_transpose_matches_reference_and_gradients(x_shape, k_hw, strides, padding,
+                                                          output_padding, dilation):
+    x = random_array(*x_shape, seed=21)
+    kernel = random_array(*k_hw, 3, x_shape[-1], seed=22)
+    fn = lambda a, k: ops.conv2d_transpose(a, k, strides, padding, output_padding,  # noqa: E731
+                                           dilation)
+    out = fn(x, kernel).numpy()
+    out_hw, start_hw = transpose_geometry(x_shape, k_hw, strides, padding, output_padding,
+                                          dilation)
+    expected = conv2d_transpose_reference(x, kernel, out_hw, start_hw, strides, dilation)
+    assert out.shape == (x_shape[0],) + out_hw + (3,)
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+    check_op(fn, x, kernel)
+
+
+@pytest.mark.parametrize("strides, k", [(1, 3), (2, 3), (2, 2), (3, 3)])
+def test_conv2d_transpose_is_the_adjoint_of_conv2d(strides, k):
+    """<conv2d(x, K), y> == <x, conv2d_transpose(y, K)> with the very same kernel array."""
+    h = (3 - 1) * strides + k  # an input the 'valid' windows tile exactly
+    x, kernel = random_array(2, h, h, 2, seed=23), random_array(k, k, 2, 4, seed=24)
+    y = random_array(2, 3, 3, 4, seed=25)
+    back = ops.conv2d_transpose(y, kernel, strides, output_padding=0).numpy()
+    assert back.shape == x.shape
+    np.testing.assert_allclose((ops.conv2d(x, kernel, strides).numpy() * y).sum(),
+                               (x * back).sum(), rtol=1e-12)
+
+
+def test_conv2d_transpose_same_upsamples_by_the_stride():
+    out = ops.conv2d_transpose(np.ones((1, 7, 5, 3)), np.ones((3, 3, 2, 3)), 2, "same")
+    assert out.shape == (1, 14, 10, 2)
+
+
+# ---- PyTorch parity ----------------------------------------------------------------------
+def torch_same_pad(F, x_nchw, x_hw, k_hw, strides, dilation, padding, value=0.0):
+    if padding == "valid":
+        return x_nchw
+    (top, bottom), (left, right) = [same_padding(n, k, s, d) for n, k, s, d in
+                                    zip(x_hw, k_hw, pair(strides), pair(dilation))]
+    return F.pad(x_nchw, (left, right, top, bottom), value=value)
+
+
+def torch_grads(torch, fn, arrays, weights):
+    """Forward of ``fn`` on NHWC tensors and the gradients of sum(out * weights)."""
+    tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*tensors)
+    (out * torch.tensor(weights)).sum().backward()
+    return out.detach().numpy(), [t.grad.numpy() for t in tensors]
+
+
+def our_grads(fn, arrays, weights):
+    tensors = [Tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*tensors)
+    out.backward(weights.astype(out.dtype))
+    return out.numpy(), [t.grad for t in tensors]
+
+
+def assert_parity(ours, theirs, dtype):
+    tol = dict(rtol=1e-9, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
+    (out, grads), (t_out, t_grads) = ours, theirs
+    assert out.dtype == t_out.dtype
+    np.testing.assert_allclose(out, t_out, **tol)
+    for g, t_g in zip(grads, t_grads):
+        assert g.shape == t_g.shape
+        np.testing.assert_allclose(g, t_g, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("x_shape, k_hw, strides, padding, dilation", CASES, ids=IDS)
+def test_conv2d_parity_with_torch(x_shape, k_hw, strides, padding, dilation, dtype):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    x = random_array(*x_shape, seed=31).astype(dtype)
+    kernel = random_array(*k_hw, x_shape[-1], 4, seed=32).astype(dtype)
+
+    def torch_conv(tx, tk):
+        xp = torch_same_pad(F, tx.permute(0, 3, 1, 2), x_shape[1:3], k_hw, strides, dilation,
+                            padding)
+        out = F.conv2d(xp, tk.permute(3, 2, 0, 1), stride=pair(strides),
+                       dilation=pair(dilation))
+        return out.permute(0, 2, 3, 1)
+
+    ours = our_grads(lambda a, k: ops.conv2d(a, k, strides, padding, dilation), [x, kernel],
+                     random_array(*ops.conv2d(x, kernel, strides, padding, dilation).shape,
+                                  seed=33))
+    weights = random_array(*ours[0].shape, seed=33)
+    assert_parity(ours, torch_grads(torch, torch_conv, [x, kernel], weights), dtype)
+
+
+@pytest.mark.parametrize("x_shape, k_hw, strides, padding, dilation", CASES[1:8], ids=IDS[1:8])
+def test_depthwise_conv2d_parity_with_torch(x_shape, k_hw, strides, padding, dilation):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    channels, multiplier = x_shape[-1], 2
+    x = random_array(*x_shape, seed=41)
+    kernel = random_array(*k_hw, channels, multiplier, seed=42)
+
+    def torch_depthwise(tx, tk):
+        xp = torch_same_pad(F, tx.permute(0, 3, 1, 2), x_shape[1:3], k_hw, strides, dilation,
+                            padding)
+        weight = tk.permute(2, 3, 0, 1).reshape(channels * multiplier, 1, *k_hw)
+        return F.conv2d(xp, weight, stride=pair(strides), dilation=pair(dilation),
+                        groups=channels).permute(0, 2, 3, 1)
+
+    fn = lambda a, k: ops.depthwise_conv2d(a, k, strides, padding, dilation)  # noqa: E731
+    weights = random_array(*fn(x, kernel).shape, seed=43)
+    assert_parity(our_grads(fn, [x, kernel], weights),
+                  torch_grads(torch, torch_depthwise, [x, kernel], weights), np.float64)
+
+
+@pytest.mark.parametrize("x_shape, k_hw, strides, padding, output_padding, dilation",
+                         TRANSPOSE_CASES, ids=TRANSPOSE_IDS)
+def test_conv2d_transpose_parity_with_torch(x_shape, k_hw, strides, padding, output_padding,
+                                            dilation):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    x = random_array(*x_shape, seed=51)
+    kernel = random_array(*k_hw, 3, x_shape[-1], seed=52)
+    out_hw, start_hw = transpose_geometry(x_shape, k_hw, strides, padding, output_padding,
+                                          dilation)
+
+    def torch_transpose(tx, tk):
+        # PyTorch's full output, then Keras's window of it (zeros past the end). A permuted
+        # (non-contiguous) weight makes torch 2.13's backward fail when stride > kernel.
+        full = F.conv_transpose2d(tx.permute(0, 3, 1, 2), tk.permute(3, 2, 0, 1).contiguous(),
+                                  stride=pair(strides), dilation=pair(dilation))
+        extra = [max(0, st + n - f) for st, n, f in zip(start_hw, out_hw, full.shape[2:])]
+        full = F.pad(full, (0, extra[1], 0, extra[0]))
+        return full[:, :, start_hw[0]:start_hw[0] + out_hw[0],
+                    start_hw[1]:start_hw[1] + out_hw[1]].permute(0, 2, 3, 1)
+
+    fn = lambda a, k: ops.conv2d_transpose(a, k, strides, padding, output_padding,  # noqa: E731
+                                           dilation)
+    weights = random_array(x_shape[0], *out_hw, 3, seed=53)
+    assert_parity(our_grads(fn, [x, kernel], weights),
+                  torch_grads(torch, torch_transpose, [x, kernel], weights), np.float64)

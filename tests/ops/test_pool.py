@@ -1,0 +1,144 @@
+"""max_pool2d, avg_pool2d and pad: gradients, the slow twin, PyTorch parity.
+
+Tolerances:
+- gradients vs float64 central differences: ``check_op``'s rtol=1e-4, atol=1e-6 (random
+  inputs have no ties, so max pooling is differentiable at them);
+- forward vs ``conv_reference.pool2d_reference`` (float64): rtol=1e-12, atol=1e-12;
+- PyTorch CPU parity in float64, forward and input gradient: rtol=1e-10, atol=1e-12; max
+  pooling is exact (it copies values), so its forward is compared bit for bit.
+
+PyTorch pads symmetrically; TF's 'same' is emulated with an explicit asymmetric ``F.pad``
+(-inf for max pooling; for average pooling, zeros and a division by the count of image
+values that torch itself computes by pooling ones).
+"""
+import numpy as np
+import pytest
+
+from conv_reference import pool2d_reference, same_padding
+from helpers import check_op, random_array
+from neuropil import ops
+from neuropil.autodiff import Tensor
+
+# x shape, pool size, strides (None: the pool size), padding
+CASES = [
+    ((2, 4, 4, 2), 2, None, "valid"),
+    ((2, 5, 5, 2), 2, None, "valid"),             # odd size: the last row/column dropped
+    ((2, 5, 5, 2), 2, None, "same"),              # ... or padded after
+    ((2, 5, 6, 2), 3, 1, "same"),                 # overlapping windows
+    ((2, 6, 7, 1), (3, 2), (2, 1), "same"),
+    ((2, 7, 6, 2), 3, 2, "valid"),
+    ((1, 6, 6, 3), (2, 3), 2, "same"),
+    ((2, 4, 5, 2), 4, 3, "same"),
+]
+IDS = [f"{x}-p{p}-s{s}-{pad}" for x, p, s, pad in CASES]
+POOLS = {"max": ops.max_pool2d, "avg": ops.avg_pool2d}
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("x_shape, pool_size, strides, padding", CASES, ids=IDS)
+def test_pool_matches_reference_and_gradients(x_shape, pool_size, strides, padding, kind):
+    x = random_array(*x_shape, seed=1)
+    pool = POOLS[kind]
+    out = pool(x, pool_size, strides, padding).numpy()
+    expected = pool2d_reference(x, pool_size, strides, padding, kind)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    check_op(lambda a: pool(a, pool_size, strides, padding), x)
+
+
+def test_max_pool_ties_send_the_gradient_to_one_position():
+    """Like TF and PyTorch: the first maximum of the window (row-major) takes it all."""
+    x = Tensor(np.zeros((1, 4, 4, 1)), requires_grad=True)
+    ops.max_pool2d(x, 2).backward(np.ones((1, 2, 2, 1)))
+    expected = np.zeros((4, 4))
+    expected[::2, ::2] = 1.0
+    np.testing.assert_array_equal(x.grad[0, :, :, 0], expected)
+
+
+def test_avg_pool_same_averages_only_the_image():
+    x = np.arange(1.0, 10.0).reshape(1, 3, 3, 1)
+    out = ops.avg_pool2d(x, 2, 2, "same").numpy()[0, :, :, 0]  # windows 2x2, 2x1, 1x2, 1x1
+    np.testing.assert_allclose(out, [[(1 + 2 + 4 + 5) / 4, (3 + 6) / 2], [(7 + 8) / 2, 9]])
+
+
+def test_pool_keeps_float32_and_errors_are_clear():
+    x = np.ones((2, 4, 4, 3), np.float32)
+    assert ops.max_pool2d(x, 2).dtype == ops.avg_pool2d(x, 2).dtype == np.float32
+    with pytest.raises(ValueError, match="does not fit"):
+        ops.max_pool2d(x, 5)
+    with pytest.raises(ValueError, match="padding"):
+        ops.avg_pool2d(x, 2, padding="full")
+    with pytest.raises(ValueError, match="height, width"):
+        ops.max_pool2d(np.ones((4, 4, 3)), 2)
+
+
+# ---- pad ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("pad_width, constant", [
+    (((0, 0), (1, 2), (2, 0), (0, 0)), 0.0),
+    (1, 0.5),
+    ((1, 2), -3.0),
+])
+def test_pad_forward_and_gradient(pad_width, constant):
+    x = random_array(2, 3, 2, 2, seed=2)
+    np.testing.assert_array_equal(ops.pad(x, pad_width, constant).numpy(),
+                                  np.pad(x, pad_width, constant_values=constant))
+    check_op(lambda a: ops.pad(a, pad_width, constant), x)
+
+
+def test_pad_rejects_negative_widths():
+    with pytest.raises(ValueError, match=">= 0"):
+        ops.pad(np.ones((2, 2)), ((1, -1), (0, 0)))
+
+
+# ---- PyTorch parity ----------------------------------------------------------------------
+def pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def torch_pool(torch, kind, tx, x_shape, pool_size, strides, padding):
+    F = torch.nn.functional
+    pool_size = pair(pool_size)
+    strides = pool_size if strides is None else pair(strides)
+    x = tx.permute(0, 3, 1, 2)
+    pads = (0, 0, 0, 0)
+    if padding == "same":
+        (top, bottom), (left, right) = [same_padding(n, k, s) for n, k, s in
+                                        zip(x_shape[1:3], pool_size, strides)]
+        pads = (left, right, top, bottom)
+    if kind == "max":
+        out = F.max_pool2d(F.pad(x, pads, value=-np.inf), pool_size, strides)
+    else:
+        total = F.avg_pool2d(F.pad(x, pads), pool_size, strides, divisor_override=1)
+        count = F.avg_pool2d(F.pad(torch.ones_like(x), pads), pool_size, strides,
+                             divisor_override=1)
+        out = total / count
+    return out.permute(0, 2, 3, 1)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("x_shape, pool_size, strides, padding", CASES, ids=IDS)
+def test_pool_parity_with_torch(x_shape, pool_size, strides, padding, kind):
+    torch = pytest.importorskip("torch")
+    x = random_array(*x_shape, seed=3)
+    ours_x = Tensor(x, requires_grad=True)
+    out = POOLS[kind](ours_x, pool_size, strides, padding)
+    weights = random_array(*out.shape, seed=4)
+    out.backward(weights)
+
+    tx = torch.tensor(x, requires_grad=True)
+    t_out = torch_pool(torch, kind, tx, x_shape, pool_size, strides, padding)
+    (t_out * torch.tensor(weights)).sum().backward()
+    if kind == "max":
+        np.testing.assert_array_equal(out.numpy(), t_out.detach().numpy())
+    np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours_x.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_max_pool_ties_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.round(random_array(2, 6, 6, 2, seed=5))  # few distinct values: many ties
+    ours = Tensor(x, requires_grad=True)
+    ops.max_pool2d(ours, 3, 1).backward(np.ones((2, 4, 4, 2)))
+    tx = torch.tensor(x, requires_grad=True)
+    torch_pool(torch, "max", tx, x.shape, 3, 1, "valid").sum().backward()
+    np.testing.assert_array_equal(ours.grad, tx.grad.numpy())
