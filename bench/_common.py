@@ -1,10 +1,16 @@
-"""Shared by the benchmarks: thread limits, timing, import time, the printed table.
+"""Shared by the benchmarks: thread limits, framework workers that take turns, the table.
+
+Each framework runs in its own child process: in one process, torch's OpenMP workers and
+NumPy's OpenBLAS workers spin-wait after each parallel region and steal each other's cores.
+The parent asks the children, one at a time, to run one timed round of a workload, so a slow
+spell on the machine is shared by both frameworks instead of landing on one of them.
 
 Standard library only at import time, so ``limit_threads`` can run before NumPy or torch is
 imported (BLAS reads its thread count from the environment when it loads).
 """
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -16,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent  # the repository: bench/ measures
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+HANDOFF_PAUSE = 0.2  # s between turns: long enough for the idle side's spinning threads to sleep
 
 
 def limit_threads(threads: int) -> None:
@@ -31,37 +38,89 @@ def blas_threads() -> str:
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return "threadpoolctl not installed; limited through *_NUM_THREADS"
+        return "limited through *_NUM_THREADS (threadpoolctl not installed)"
     return ", ".join(f"{p['internal_api']}={p['num_threads']}" for p in threadpool_info())
 
 
-def interleaved_medians(runs: dict, repeats: int, warmup: int = 1) -> dict:
-    """Median wall time (s) of each ``runs[name]()``, after ``warmup`` untimed rounds.
+# ---- worker side -------------------------------------------------------------------------
+def serve(info: str, tasks: dict) -> None:
+    """The child's loop: announce ``info``, then time ``tasks[name]()`` once per name read."""
+    reply = sys.stdout
+    sys.stdout = sys.stderr  # nothing a library prints can break the protocol
+    print(json.dumps(info), file=reply, flush=True)
+    for line in sys.stdin:
+        run = tasks[line.strip()]
+        start = time.perf_counter()
+        run()
+        print(json.dumps(time.perf_counter() - start), file=reply, flush=True)
 
-    The runs take turns within each round (A B C, A B C, ...), so a slow spell on the
-    machine lands on every framework instead of on whichever happened to run then.
+
+# ---- parent side -------------------------------------------------------------------------
+class Worker:
+    """A child process running ``script --worker name`` and answering one round per request."""
+
+    def __init__(self, script: str, name: str, argv: list):
+        self.name = name
+        self.process = subprocess.Popen([sys.executable, script, "--worker", name] + argv,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True, bufsize=1)
+        self.info = self._read()
+
+    def _read(self):
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.name} worker exited early (see its error above)")
+        return json.loads(line)
+
+    def time(self, task: str) -> float:
+        self.process.stdin.write(task + "\n")
+        return self._read()
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def take_turns(plan: list, repeats: int, warmup: int = 1) -> dict:
+    """Times of ``plan = [(worker, [task, ...]), ...]``: each round runs every worker's tasks,
+    workers in turn (the first worker alternates between rounds), ``warmup`` rounds untimed.
+
+    Returns ``{(worker name, task): [seconds, ...]}``.
     """
-    for _ in range(warmup):
-        for run in runs.values():
-            run()
-    times: dict = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+    times: dict = {(w.name, t): [] for w, tasks in plan for t in tasks}
+    for round_ in range(warmup + repeats):
+        order = plan if round_ % 2 == 0 else plan[::-1]
+        for worker, tasks in order:
+            time.sleep(HANDOFF_PAUSE)
+            for task in tasks:
+                seconds = worker.time(task)
+                if round_ >= warmup:
+                    times[(worker.name, task)].append(seconds)
+    return times
 
 
-def import_time(module: str, repeats: int) -> float:
-    """Median seconds of ``import module`` in a fresh interpreter (same thread limits)."""
+def median(values: list) -> float:
+    return statistics.median(values)
+
+
+def noisy(values: list, tolerance: float = 1.25) -> bool:
+    """True when the slowest repeat took ``tolerance`` times the fastest or longer."""
+    return max(values) > tolerance * min(values)
+
+
+def import_time(module: str, repeats: int):
+    """Median seconds of ``import module`` in a fresh interpreter (same thread limits), or the
+    last line of its error when the import fails."""
     code = f"import time; t = time.perf_counter(); import {module}; " \
            "print(time.perf_counter() - t)"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
-                                                                     os.environ.get("PYTHONPATH")])))
-    times = [float(subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True,
-                                  capture_output=True, text=True).stdout)
-             for _ in range(repeats)]
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    times = []
+    for _ in range(repeats):
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                              text=True, env=dict(os.environ, PYTHONPATH=path))
+        if done.returncode:
+            return (done.stderr.strip().splitlines() or ["import failed"])[-1]
+        times.append(float(done.stdout))
     return statistics.median(times)
 
 
