@@ -4,10 +4,13 @@ from neuropil.layers.conv import Conv2D, Conv2DTranspose, DepthwiseConv2D, Separ
 from neuropil.layers.core import Activation, Dense, Identity, Input, InputLayer
 from neuropil.layers.input_spec import InputSpec
 from neuropil.layers.layer import Layer
+from neuropil.layers.normalization import BatchNormalization, LayerNormalization
 from neuropil.layers.pooling import (AveragePooling2D, GlobalAveragePooling2D,
                                      GlobalMaxPooling2D, MaxPooling2D)
 from neuropil.layers.preprocessing import Rescaling
-from neuropil.layers.regularization import Dropout
+from neuropil.layers.regularization import (AlphaDropout, Dropout, GaussianDropout,
+                                            GaussianNoise, SpatialDropout1D, SpatialDropout2D,
+                                            SpatialDropout3D)
 from neuropil.layers.reshaping import Cropping2D, Flatten, Reshape, UpSampling2D, ZeroPadding2D
 
 # Keras's aliases
@@ -22,4 +25,6 @@ __all__ = ["Layer", "InputSpec", "Input", "InputLayer", "Dense", "Activation", "
            "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D",
            "Cropping2D", "UpSampling2D", "Rescaling", "Convolution2D", "MaxPool2D", "AvgPool2D",
            "GlobalAvgPool2D", "GlobalMaxPool2D", "SeparableConvolution2D",
-           "Convolution2DTranspose"]
+           "Convolution2DTranspose", "BatchNormalization", "LayerNormalization",
+           "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+           "GaussianDropout", "AlphaDropout"]

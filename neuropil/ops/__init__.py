@@ -11,7 +11,8 @@ from neuropil.ops.elementwise import (abs, add, clip, divide, exp, log, maximum,
 from neuropil.ops.linalg import dense, matmul
 from neuropil.ops.loss import (sigmoid_binary_cross_entropy, softmax_cross_entropy,
                                sparse_softmax_cross_entropy)
-from neuropil.ops.noise import dropout
+from neuropil.ops.noise import alpha_dropout, dropout, gaussian_dropout, gaussian_noise
+from neuropil.ops.norm import batch_norm, batch_norm_inference, layer_norm
 from neuropil.ops.pool import avg_pool2d, max_pool2d, pad
 from neuropil.ops.reduce import max, mean, min, sum
 from neuropil.ops.shape import (broadcast_to, concatenate, expand_dims, flatten, getitem,

@@ -1,0 +1,272 @@
+"""Normalization layers: BatchNormalization (per channel, over the batch) and
+LayerNormalization (per sample, over its features)."""
+from __future__ import annotations
+
+import warnings
+
+from neuropil import initializers, ops, regularizers
+from neuropil.layers.input_spec import InputSpec, format_shape
+from neuropil.layers.layer import Layer
+
+__all__ = ["BatchNormalization", "LayerNormalization"]
+
+
+def _serialize_or_none(regularizer):
+    return None if regularizer is None else regularizers.serialize(regularizer)
+
+
+def _flag(layer: str, name: str, value) -> bool:
+    if not isinstance(value, (bool, int)):
+        raise TypeError(f"{layer}: `{name}` must be True or False. Received: {name}={value!r}")
+    return bool(value)
+
+
+class BatchNormalization(Layer):
+    """Normalizes each channel to mean 0 and variance 1, then scales by gamma and shifts by beta.
+
+    In training (``fit``, or ``training=True``) the layer uses the mean and the (biased)
+    variance of the current batch over every axis but ``axis``, and moves its running
+    statistics towards them::
+
+        moving_mean     = moving_mean     * momentum + batch_mean     * (1 - momentum)
+        moving_variance = moving_variance * momentum + batch_variance * (1 - momentum)
+
+    In inference (``predict``, ``evaluate``, ``training=False`` or no flag) it uses the moving
+    statistics: ``gamma * (x - moving_mean) / sqrt(moving_variance + epsilon) + beta``.
+    As in Keras, a layer with ``trainable = False`` runs in inference mode even inside
+    ``fit``, so fine-tuning with a frozen BatchNormalization leaves its statistics alone.
+    The moving statistics are non-trainable weights: they never receive gradients.
+
+    Args:
+        axis: the channel axis, normalized per entry (default -1, channels-last;
+            use 1 after a ``data_format="channels_first"`` convolution).
+        momentum: the moving averages' momentum (default 0.99). PyTorch's ``momentum`` is
+            ``1 - momentum``.
+        epsilon: added to the variance before the square root (default 1e-3).
+        center: whether to add the learned offset beta.
+        scale: whether to multiply by the learned gamma.
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+            moving_variance_initializer: how the four weights start
+            (zeros, ones, zeros, ones).
+        beta_regularizer, gamma_regularizer: optional penalties.
+        beta_constraint, gamma_constraint: accepted for compatibility (not applied yet).
+        synchronized: Keras's cross-device statistics (TensorFlow only there); must be False.
+        renorm, renorm_clipping, renorm_momentum: Keras's batch renormalization; accepted
+            so Keras configs load, but ``renorm=True`` is not supported.
+
+    Input shape: any; ``input_shape[axis]`` must be known. Output shape: the same.
+    Weights: gamma, beta (trainable), moving_mean, moving_variance (non-trainable), each of
+    shape ``(channels,)``: 4 x channels parameters, half of them trainable.
+
+    Example:
+    >>> import neuropil as keras
+    >>> layer = keras.layers.BatchNormalization()
+    >>> y = layer(np.array([[1.0], [3.0]], "float32"), training=True)
+    >>> np.round(y.numpy().ravel(), 3).tolist()  # (x - 2) / sqrt(1 + 0.001)
+    [-1.0, 1.0]
+    >>> layer.moving_mean.numpy()  # 0.99 * 0 + 0.01 * 2
+    array([0.02], dtype=float32)
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, renorm=False, renorm_clipping=None,
+                 renorm_momentum=0.99, synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError("BatchNormalization: `axis` must be an integer (the channel axis). "
+                            f"Received: axis={axis!r}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError("BatchNormalization: `momentum` must be in [0, 1]. "
+                             f"Received: momentum={momentum!r}")
+        if not epsilon >= 0:
+            raise ValueError("BatchNormalization: `epsilon` must be >= 0 (typically 1e-3). "
+                             f"Received: epsilon={epsilon!r}")
+        if synchronized:
+            raise ValueError("BatchNormalization: synchronized=True (statistics shared across "
+                             "devices) is not supported by neuropil; use synchronized=False.")
+        if renorm:
+            raise NotImplementedError("BatchNormalization: renorm=True (batch "
+                                      "renormalization) is not supported by neuropil yet.")
+        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.center = _flag("BatchNormalization", "center", center)
+        self.scale = _flag("BatchNormalization", "scale", scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+        self.renorm, self.renorm_clipping = False, renorm_clipping
+        self.renorm_momentum = renorm_momentum
+        self.synchronized = False
+        self.supports_masking = True
+        self.gamma = self.beta = self.moving_mean = self.moving_variance = None
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank:
+            raise ValueError(f'Layer "{self.name}": axis {self.axis} is out of bounds for input '
+                             f"shape {format_shape(input_shape)}. Received: axis={self.axis}")
+        channels = input_shape[self.axis]
+        if channels is None:
+            raise ValueError(f'Layer "{self.name}": the channel axis ({self.axis}) of the input '
+                             f"must be known to build BatchNormalization. Received input shape "
+                             f"{format_shape(input_shape)}")
+        shape = (channels,)
+        if self.scale:
+            self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma",
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight(shape, self.beta_initializer, name="beta",
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+        self.moving_mean = self.add_weight(shape, self.moving_mean_initializer,
+                                           trainable=False, name="moving_mean")
+        self.moving_variance = self.add_weight(shape, self.moving_variance_initializer,
+                                               trainable=False, name="moving_variance")
+        self.input_spec = InputSpec(ndim=rank, axes={self.axis: channels})
+
+    def call(self, inputs, training=None):
+        if training and self.trainable:
+            outputs, mean, variance = ops.batch_norm(inputs, self.gamma, self.beta, self.axis,
+                                                     self.epsilon, return_moments=True)
+            # Plain array updates: the moving statistics are state, not part of the graph.
+            m = self.momentum
+            self.moving_mean.assign(self.moving_mean.data * m + mean.data * (1.0 - m))
+            self.moving_variance.assign(self.moving_variance.data * m +
+                                        variance.data * (1.0 - m))
+            return outputs
+        return ops.batch_norm_inference(inputs, self.moving_mean, self.moving_variance,
+                                        self.gamma, self.beta, self.axis, self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank:
+            raise ValueError(f'Layer "{self.name}": axis {self.axis} is out of bounds for input '
+                             f"shape {format_shape(input_shape)}. Received: axis={self.axis}")
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
+                "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+                "moving_variance_initializer":
+                    initializers.serialize(self.moving_variance_initializer),
+                "beta_regularizer": _serialize_or_none(self.beta_regularizer),
+                "gamma_regularizer": _serialize_or_none(self.gamma_regularizer),
+                "beta_constraint": None, "gamma_constraint": None,
+                "synchronized": self.synchronized, "renorm": self.renorm,
+                "renorm_clipping": self.renorm_clipping,
+                "renorm_momentum": self.renorm_momentum}
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over ``axis`` with its own mean and variance, then scales by
+    gamma and shifts by beta (both shaped like the input over ``axis``).
+
+    It behaves the same in training and inference: no batch statistics, no state.
+
+    Args:
+        axis: an int or a list of ints, the axes to normalize over (default -1, the
+            features). After ``build`` it is stored as a sorted list of non-negative axes,
+            as Keras does.
+        epsilon: added to the variance before the square root (default 1e-3).
+        center: whether to add the learned offset beta.
+        scale: whether to multiply by the learned gamma.
+        beta_initializer, gamma_initializer: how beta and gamma start (zeros, ones).
+        beta_regularizer, gamma_regularizer: optional penalties.
+        beta_constraint, gamma_constraint: accepted for compatibility (not applied yet).
+        rms_scaling: deprecated in Keras (it warns there too): multiplies x by
+            1 / sqrt(var(x) + epsilon) and gamma, without centering or beta.
+
+    Input shape: any. Output shape: the same.
+
+    Example:
+    >>> import neuropil as keras
+    >>> layer = keras.layers.LayerNormalization(epsilon=0.0)
+    >>> layer(np.array([[1.0, 3.0], [0.0, 10.0]], "float32")).numpy().tolist()
+    [[-1.0, 1.0], [-1.0, 1.0]]
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 **kwargs):
+        rms_scaling = kwargs.pop("rms_scaling", False)
+        if rms_scaling:
+            warnings.warn("LayerNormalization: rms_scaling=True is deprecated in Keras: it "
+                          "divides by the standard deviation, not the root mean square.",
+                          stacklevel=2)
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            axis = list(axis)
+        if not all(isinstance(a, int) and not isinstance(a, bool)
+                   for a in (axis if isinstance(axis, list) else [axis])):
+            raise TypeError("LayerNormalization: `axis` must be an int or a list/tuple of "
+                            f"ints. Received: axis={axis!r}")
+        self.axis, self.epsilon = axis, float(epsilon)
+        self.center = _flag("LayerNormalization", "center", center)
+        self.scale = _flag("LayerNormalization", "scale", scale)
+        self.rms_scaling = bool(rms_scaling)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+        self.supports_masking = True
+        self.gamma = self.beta = None
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        bad = [a for a in axes if not -rank <= a < rank]
+        if bad:
+            raise ValueError(f'Layer "{self.name}": axis {bad[0]} is out of bounds for input '
+                             f"shape {format_shape(input_shape)}. Received: axis={self.axis}")
+        axes = sorted(a % rank for a in axes)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f'Layer "{self.name}": duplicate axes are not allowed. '
+                             f"Received: axis={self.axis}")
+        shape = tuple(input_shape[a] for a in axes)
+        if None in shape:
+            raise ValueError(f'Layer "{self.name}": the normalized axes {axes} of the input '
+                             f"must be known. Received input shape {format_shape(input_shape)}")
+        self.axis = axes
+        if self.scale or self.rms_scaling:
+            self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma",
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center and not self.rms_scaling:
+            self.beta = self.add_weight(shape, self.beta_initializer, name="beta",
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+
+    def call(self, inputs):
+        if self.rms_scaling:  # Keras's deprecated variant, composed from small ops
+            mean = ops.mean(inputs, self.axis, keepdims=True)
+            variance = ops.mean(ops.square(inputs - mean), self.axis, keepdims=True)
+            outputs = inputs / ops.sqrt(variance + self.epsilon)
+            if self.gamma is None:
+                return outputs
+            spread = [inputs.shape[a] if a in self.axis else 1 for a in range(inputs.ndim)]
+            return outputs * ops.reshape(self.gamma, spread)
+        return ops.layer_norm(inputs, self.gamma, self.beta, self.axis, self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale, "rms_scaling": self.rms_scaling,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "beta_regularizer": _serialize_or_none(self.beta_regularizer),
+                "gamma_regularizer": _serialize_or_none(self.gamma_regularizer),
+                "beta_constraint": None, "gamma_constraint": None}
