@@ -26,6 +26,7 @@ class Trainer:
     compiled = False
     optimizer = None
     stop_training = False
+    _loss_sources = None
     stop_evaluating = False
     stop_predicting = False
     _initial_epoch = None  # set by BackupAndRestore in on_train_begin to resume a fit
@@ -54,6 +55,7 @@ class Trainer:
         self._data_loss_tracker = Mean(name="data_loss")
         self._data_loss = None
         self._trainable_cache = None  # trainable weights are fixed at compile, as in Keras
+        self._loss_sources = None  # (all layers, regularized weights), listed on first use
         self.compiled = True
         self.stop_training = False
 
@@ -93,7 +95,7 @@ class Trainer:
             raise ValueError("No loss to compute: pass `loss=` to compile(), e.g. "
                              "loss='mse'.")
         data_loss = total = self._compiled_loss(y, y_pred, sample_weight)
-        for penalty in self.losses:
+        for penalty in self._penalties():
             total = total + penalty
         self._data_loss = data_loss if total is not data_loss else None
         return total
@@ -128,6 +130,28 @@ class Trainer:
                                                  sample_weight=batch)
         self._compiled_metrics.update_state(y, y_pred.data, sample_weight)
         return self._logs()
+
+    def _penalties(self) -> list:
+        """``self.losses``, without walking every layer's attributes on every step: the layers
+        and regularized weights are listed once (the model is built by now) and cached until
+        the next compile, like the trainable weights."""
+        if self._loss_sources is None:
+            layers, stack = [], [self]
+            while stack:
+                layer = stack.pop()
+                if any(layer is seen for seen in layers):
+                    continue  # a layer shared by two nested models counts once
+                layers.append(layer)
+                stack.extend(reversed(layer._sublayers()))
+            regularized = [v for layer in layers for v in layer._own_weights
+                           if v.regularizer is not None]
+            self._loss_sources = (layers, regularized)
+        layers, regularized = self._loss_sources
+        penalties = [v.regularizer(v) for v in regularized]
+        for layer in layers:
+            if layer._activity_losses or layer._added_losses:
+                penalties += layer._activity_losses + layer._added_losses
+        return penalties
 
     def _trainable_for_step(self) -> list:
         if self._trainable_cache is None:
