@@ -73,6 +73,8 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
 
     def call(self, inputs):
+        if self.activation is activations.relu:  # the common case, fused into one op
+            return ops.dense(inputs, self.kernel, self.bias, activation="relu")
         return self.activation(ops.dense(inputs, self.kernel, self.bias))
 
     def compute_output_shape(self, input_shape):

@@ -35,11 +35,17 @@ class MatMul(Op):
 
 
 class Dense(Op):
-    """``x @ kernel + bias`` in one op: one GEMM forward, two GEMMs and a sum backward.
+    """``x @ kernel + bias`` in one op, optionally followed by ReLU: one GEMM forward, two
+    GEMMs and a sum backward.
 
     ``x`` may have any number of leading axes (..., in); they are folded into one for the
-    GEMM. The composed twin ``add(matmul(x, kernel), bias)`` is its test oracle.
+    GEMM. The bias and the ReLU are applied in place on the GEMM's output, so the layer makes
+    one array instead of three. The composed twin ``relu(add(matmul(x, kernel), bias))`` is
+    its test oracle.
     """
+
+    def __init__(self, relu: bool = False):
+        self.relu = relu
 
     def forward(self, x, kernel, bias=None):
         self.x_shape = x.shape
@@ -47,12 +53,18 @@ class Dense(Op):
         out = x2 @ kernel
         if bias is not None:
             out += bias
+        if self.relu:
+            np.maximum(out, 0, out=out)
         if self.recording:
             self.x2, self.kernel = x2, kernel
+            if self.relu:
+                self.out = out  # the ReLU's mask, read from the output (no extra array)
         return out.reshape(x.shape[:-1] + (kernel.shape[1],))
 
     def backward(self, grad):
         g2 = grad.reshape(-1, grad.shape[-1])
+        if self.relu:
+            g2 = g2 * (self.out > 0)
         gx = (g2 @ self.kernel.T).reshape(self.x_shape) if self.needs_grad[0] else None
         gk = self.x2.T @ g2 if self.needs_grad[1] else None
         if len(self.needs_grad) == 2:
@@ -64,6 +76,11 @@ class Dense(Op):
 def matmul(a, b): return MatMul()(a, b)
 
 
-def dense(x, kernel, bias=None):
-    """Fused affine map ``x @ kernel + bias`` (bias optional)."""
-    return Dense()(x, kernel) if bias is None else Dense()(x, kernel, bias)
+def dense(x, kernel, bias=None, activation=None):
+    """Fused affine map ``x @ kernel + bias`` (bias optional), then ``activation``:
+    ``None`` or ``"relu"`` (fused into the same op)."""
+    if activation not in (None, "relu"):
+        raise ValueError(f"dense: `activation` can be None or 'relu' (fused). "
+                         f"Received: activation={activation!r}")
+    op = Dense(relu=activation == "relu")
+    return op(x, kernel) if bias is None else op(x, kernel, bias)

@@ -76,3 +76,29 @@ def test_dense_float32_and_input_gradient_skipped():
     np.testing.assert_allclose(bias.grad, [4.0, 4.0])
     np.testing.assert_allclose(kernel.grad, x.numpy().sum(axis=0)[:, None].repeat(2, 1),
                                rtol=1e-6)
+
+
+def composed_dense_relu(x, kernel, bias=None):
+    """The spec of dense(..., activation="relu"): the composed dense, then relu."""
+    return ops.relu(composed_dense(x, kernel, bias))
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+@pytest.mark.parametrize("x_shape, units", DENSE_SHAPES, ids=str)
+def test_dense_with_fused_relu_matches_composed_twin(x_shape, units, use_bias):
+    x = random_array(*x_shape, seed=17)
+    kernel = random_array(x_shape[-1], units, seed=18)
+    inputs = [x, kernel] + ([random_array(units, seed=19)] if use_bias else [])
+    fused = lambda *t: ops.dense(*t, activation="relu")  # noqa: E731
+    np.testing.assert_allclose(fused(*[Tensor(a) for a in inputs]).numpy(),
+                               composed_dense_relu(*[Tensor(a) for a in inputs]).numpy(),
+                               rtol=1e-12)
+    fused_check = check_op(fused, *inputs)
+    composed_check = check_op(composed_dense_relu, *inputs)
+    for g_fused, g_composed in zip(fused_check.analytic, composed_check.analytic):
+        np.testing.assert_allclose(g_fused, g_composed, rtol=1e-10, atol=1e-12)
+
+
+def test_dense_rejects_an_activation_it_cannot_fuse():
+    with pytest.raises(ValueError, match="activation"):
+        ops.dense(Tensor(np.ones((1, 2))), Tensor(np.ones((2, 2))), activation="tanh")
