@@ -24,6 +24,18 @@ LEVELS = {
 ALLOWED_UPWARD = {
     ("neuropil/autodiff/tensor.py", "ops"):
         "Tensor's operator sugar (a + b, a @ b) calls ops lazily inside the method body",
+    ("neuropil/models/model.py", "saving"):
+        "Model.save / save_weights / load_weights / to_json call neuropil.saving, imported "
+        "inside the method bodies (Keras's model.save is an alias of keras.saving)",
+    ("neuropil/models/__init__.py", "saving"):
+        "keras.models.load_model / save_model / model_from_json are thin wrappers that "
+        "import neuropil.saving when called",
+    ("neuropil/models/sequential.py", "saving"):
+        "Sequential.get_config / from_config name each layer's class through the saving "
+        "registry (registered custom layers included), imported inside the methods",
+    ("neuropil/models/functional.py", "saving"):
+        "Functional.get_config / from_config name each layer's class through the saving "
+        "registry (registered custom layers included), imported inside the methods",
 }
 
 

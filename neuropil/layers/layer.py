@@ -52,6 +52,7 @@ class Layer:
             def build_then_mark(self, *args, **kw):
                 result = build(self, *args, **kw)
                 self.built = True
+                self._build_shapes = args[0] if args else kw.get("input_shape")
                 return result
             build_then_mark._marks_built = True
             cls.build = build_then_mark
@@ -121,6 +122,30 @@ class Layer:
     def from_config(cls, config: dict):
         return cls(**config)
 
+    def get_build_config(self) -> dict | None:
+        """``{"input_shape": ...}``: what ``build`` was given, so a loaded layer can create
+        its weights before they are read (Keras's ``build_config``)."""
+        shapes = getattr(self, "_build_shapes", None)
+        if shapes is None:
+            return None
+        return {"input_shape": map_structure(list, shapes, is_leaf=_is_shape)}
+
+    def build_from_config(self, config: dict) -> None:
+        shape = config.get("input_shape")
+        if shape is None:
+            return
+        shape = _as_shape(shape)
+        if type(self).build is not Layer.build or not self._sublayers():
+            self.build(shape)
+        else:
+            # Made of layers, without a build() of its own (a subclassed model): the
+            # sublayers are built by calling it once, on zeros.
+            def zeros(s):
+                return np.zeros(tuple(1 if d is None else d for d in s), self.compute_dtype)
+            with no_grad():
+                self(map_structure(zeros, shape, is_leaf=_is_shape), training=False)
+        self._build_shapes = shape
+
     # ---- calling -------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if is_symbolic((args, kwargs)):
@@ -158,6 +183,7 @@ class Layer:
         """Checks the input against the spec, building the layer on its first call."""
         assert_input_compatibility(self.input_spec, _as_shape_list(shapes), self.name)
         if not self.built:
+            self._build_shapes = shapes
             self.build(shapes)
             self.built = True
             assert_input_compatibility(self.input_spec, _as_shape_list(shapes), self.name)
@@ -355,6 +381,13 @@ def _accepts(cls, argument: str) -> bool:
 
 def _is_shape(x) -> bool:
     return isinstance(x, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
+
+
+def _as_shape(shape):
+    """JSON's nested lists -> a shape tuple (or a list of shape tuples)."""
+    if all(d is None or isinstance(d, int) for d in shape):
+        return tuple(shape)
+    return [_as_shape(s) for s in shape]
 
 
 def _as_shape_list(shapes) -> list:

@@ -85,7 +85,9 @@ class _SpatialDropout(Dropout):
 
     def get_config(self):
         config = {**super().get_config(), "data_format": self.data_format}
-        del config["noise_shape"]
+        # Keras's spatial-dropout constructors take no noise_shape and no trainable (their
+        # get_config leaves both out), so a file that had them would not load in Keras.
+        del config["noise_shape"], config["trainable"]
         return config
 
 

@@ -70,5 +70,53 @@ class Model(Trainer, Layer):
     def get_config(self) -> dict:
         return {"name": self.name, "trainable": self.trainable}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional config rebuilds the graph; any other goes to the constructor."""
+        from neuropil.models.functional import Functional
+        if all(key in config for key in ("name", "layers", "input_layers", "output_layers")) \
+                and cls in (Model, Functional):
+            return Functional.from_config(config, custom_objects=custom_objects)
+        try:
+            return cls(**config)
+        except TypeError as error:
+            raise TypeError(f"Unable to revive model {cls.__name__} from config {config}: "
+                            f"{error}. A subclassed model needs get_config() returning its "
+                            "constructor's arguments, or its own from_config().") from error
+
+    # ---- saving: the code lives in neuropil.saving (level 8), imported when used ----------
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Saves the model (architecture, weights, optimizer state) as a ``.keras`` file.
+
+        Args:
+            filepath: path ending in ``.keras``.
+            overwrite: replace an existing file (otherwise ask, as Keras does).
+        """
+        from neuropil.saving import save_model
+        return save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Saves all weights (and the optimizer's state) to a ``.weights.h5`` file."""
+        from neuropil.saving import save_weights
+        return save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads weights from a ``.weights.h5`` or ``.keras`` file into this (built) model.
+
+        Args:
+            skip_mismatch: skip (with a warning) layers whose weight count or shapes differ,
+                instead of raising.
+        """
+        from neuropil.saving import load_weights
+        return load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's config as a JSON string (``keras.models.model_from_json`` reads it).
+        ``kwargs`` go to ``json.dumps``."""
+        import json
+
+        from neuropil.saving import serialize_keras_object
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -133,6 +133,35 @@ class Sequential(Model):
         return self._functional.outputs if self._functional else None
 
     def get_config(self) -> dict:
-        return {"name": self.name, "trainable": self.trainable,
-                "layers": [{"module": "keras.layers", "class_name": type(layer).__name__,
-                            "config": layer.get_config()} for layer in self._stack]}
+        """``name``, ``trainable``, ``dtype``, ``layers`` (the InputLayer first, when there is
+        one) and ``build_input_shape``, as Keras 3 writes them."""
+        # NOTE: the registry (level 8) names each layer's class; imported here so that
+        # importing models never loads saving.
+        from neuropil.saving.registry import serialize_keras_object
+        config = {**Layer.get_config(self),
+                  "layers": [serialize_keras_object(layer) for layer in self._stack]}
+        config.pop("batch_input_shape", None)
+        if self._functional is not None:
+            config["build_input_shape"] = list(self._stack[0].batch_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuilds the stack layer by layer (built at once when the input shape is known)."""
+        from neuropil.saving.registry import deserialize_keras_object  # NOTE: as above
+        if "layers" not in config:
+            raise ValueError("A Sequential model configuration must be a dictionary "
+                             f"containing the 'name' and 'layers' keys. Received: {config}")
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for layer_config in config["layers"]:
+            model.add(deserialize_keras_object(layer_config, custom_objects), rebuild=False)
+        model._maybe_rebuild()
+        shape = config.get("build_input_shape")
+        if model._functional is None and isinstance(shape, (list, tuple)):
+            model.build(tuple(shape))
+        return model
+
+    def get_build_config(self):
+        if self._functional is None:
+            return None
+        return {"input_shape": list(self._stack[0].batch_shape)}
