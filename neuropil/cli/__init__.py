@@ -1,4 +1,5 @@
-"""The ``neuropil`` command: ``neuropil train`` trains a dense network on the bundled digits.
+"""The ``neuropil`` command: ``neuropil train`` trains a dense network on the bundled digits;
+``neuropil explain`` shows a model's weights, shapes and one forward pass with the numbers.
 
 ``python -m neuropil`` is the same command. Sub-commands are small functions built on the
 public Keras-style API only, so each one doubles as an example of that API.
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 from typing import Optional, Sequence
 
@@ -50,7 +52,30 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
                        help="0 silent, 1 progress bar, 2 one line per epoch (default)")
+    train.add_argument("--plot", metavar="PNG", default=None,
+                       help="write the training curves (loss, accuracy) to this PNG file "
+                            "(needs matplotlib: pip install \"neuropil[plot]\")")
     train.set_defaults(handler=_train)
+
+    explain = commands.add_parser(
+        "explain",
+        help="show a model's weight formulas, output shapes and a forward pass in numbers",
+        description="Prints the model's summary, each layer's parameter count as a formula, "
+                    "the output-shape arithmetic, and a forward pass of one digits sample "
+                    "with every layer's numbers written out.",
+    )
+    explain.add_argument("model_path", metavar="MODEL", nargs="?", default=None,
+                         help="a model saved with model.save('name.keras')")
+    explain.add_argument("--builtin", choices=("mlp", "lenet5"), default=None,
+                         help="explain one of the models `neuropil train` builds, for the "
+                              "8x8 digits, instead of a file")
+    explain.add_argument("--epochs", type=int, default=0,
+                         help="with --builtin: train this many epochs on the digits first "
+                              "(default: 0, the initial weights)")
+    explain.add_argument("--sample", type=int, default=0,
+                         help="which test image of the digits to trace (default: 0)")
+    explain.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    explain.set_defaults(handler=_explain)
     return parser
 
 
@@ -90,9 +115,20 @@ def _build_model(kind: str, image_shape: tuple):
     ], name="mlp")
 
 
+def _matplotlib_missing() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is None
+
+
 def _train(args: argparse.Namespace) -> int:
     import neuropil as keras
+    from neuropil.explain import diagnose
 
+    if args.plot and _matplotlib_missing():  # fail before training, not after
+        print('neuropil train --plot needs matplotlib: pip install "neuropil[plot]"',
+              file=sys.stderr)
+        return 2
     keras.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = _load(args.dataset, args.data)
     epochs = args.epochs or (30 if args.dataset == "digits" else 5)
@@ -104,11 +140,82 @@ def _train(args: argparse.Namespace) -> int:
               f"{x_train.shape[1]}x{x_train.shape[2]} pixels")
         model.summary()
     start = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=args.batch_size, epochs=epochs,
-              validation_split=0.1, verbose=args.verbose)
+    history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=epochs,
+                        validation_split=0.1, verbose=args.verbose)
     seconds = time.perf_counter() - start
+    if args.plot:
+        from neuropil import plot
+        plot.history(history, path=args.plot, title=f"{model.name} on {args.dataset}")
+        print(f"training curves written to {args.plot}")
+    print(textwrap.fill(str(diagnose(history)), width=100))
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy: {accuracy:.4f} (test loss {loss:.4f}; trained in {seconds:.1f} s)")
+    return 0
+
+
+def _digits_sample(shape: tuple, index: int):
+    """One digits test image shaped for a model's input (without the batch axis), with its
+    label; None when the shape is not an 8x8 image's."""
+    (_, _), (x_test, y_test) = _load("digits", None)
+    if not 0 <= index < len(x_test):
+        raise SystemExit(f"neuropil explain: --sample must be in 0..{len(x_test) - 1}")
+    image = x_test[index]
+    for candidate in (image, image[..., 0], image.reshape(-1)):
+        if tuple(candidate.shape) == tuple(shape):
+            return candidate, int(y_test[index])
+    return None, None
+
+
+def _explain(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    import neuropil as keras
+    from neuropil import explain
+
+    if (args.model_path is None) == (args.builtin is None):
+        print("neuropil explain: give a saved model (MODEL.keras) or --builtin mlp|lenet5 "
+              "(one of the two).", file=sys.stderr)
+        return 2
+    keras.utils.set_random_seed(args.seed)
+    if args.builtin:
+        (x_train, y_train), _ = _load("digits", None)
+        model = _build_model(args.builtin, x_train.shape[1:])
+        if args.epochs > 0:
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
+            model.fit(x_train, y_train, epochs=args.epochs, verbose=0)
+    else:
+        try:
+            model = keras.models.load_model(args.model_path)
+        except (OSError, ValueError, ImportError) as error:
+            print(f"neuropil explain: could not load {args.model_path}: {error}",
+                  file=sys.stderr)
+            return 1
+    model.summary()
+    print()
+    print(explain.count_weights(model))
+    print()
+    try:
+        print(explain.output_shapes(model))
+        print()
+    except ValueError as error:
+        print(error)
+    shape = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
+    sample, label = _digits_sample(shape, args.sample) if shape else (None, None)
+    if sample is None:
+        if shape is None or None in shape:
+            print("(no forward pass: the model's input shape is not fixed)")
+            return 0
+        sample = np.random.default_rng(args.seed).uniform(0, 1, shape).astype("float32")
+        print(f"(the input {shape} is not an 8x8 digit: tracing a random input instead)")
+    else:
+        print(f"digits test image {args.sample}, labelled {label}:")
+    record = explain.trace(model, sample)
+    print(record)
+    out = np.asarray(record.outputs)[0]
+    if out.ndim == 1 and out.size > 1:
+        print(f"\nprediction: class {int(np.argmax(out))} (probability "
+              f"{float(np.max(out)):.3f})" + ("" if label is None else f"; label {label}"))
     return 0
 
 

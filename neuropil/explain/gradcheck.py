@@ -1,4 +1,9 @@
-"""Checks backpropagation against central differences, in float64."""
+"""Checks backpropagation against central differences, in float64.
+
+``gradient_check(fn, *inputs)`` checks a function of tensors (an op, a composed function);
+``gradient_check(model, x, y)`` checks every weight of a model through its loss (see
+``modelcheck.py``).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neuropil.autodiff import Tensor, no_grad
+from neuropil.explain.modelcheck import check_model_gradients
+from neuropil.models.model import Model
 
 __all__ = ["gradient_check", "GradientCheckResult"]
 
@@ -39,8 +46,13 @@ class GradientCheckResult:
 
 
 def gradient_check(fn, *inputs, wrt=None, eps: float = 1e-6, rtol: float = 1e-4,
-                   atol: float = 1e-6, seed: int = 0) -> GradientCheckResult:
+                   atol: float = 1e-6, seed: int = 0, **model_options):
     """Compares the gradients of ``fn`` computed by backpropagation with central differences.
+
+    Given a model, ``gradient_check(model, x, y)`` checks each trainable weight's gradient of
+    the model's loss instead and returns a ``ModelGradientCheck`` (the worst relative error
+    per layer); ``model_options`` (``loss``, ``max_checks``, ``training``,
+    ``sample_weight``) go to ``check_model_gradients``.
 
     ``fn`` takes tensors and returns a tensor of any shape; it is reduced to a scalar with a
     fixed random weighting, so every output element takes part. Inputs are promoted to
@@ -63,6 +75,12 @@ def gradient_check(fn, *inputs, wrt=None, eps: float = 1e-6, rtol: float = 1e-4,
     >>> gradient_check(lambda x: ops.tanh(x), [[0.5, -1.0]]).ok
     True
     """
+    if isinstance(fn, Model):
+        return check_model_gradients(fn, *inputs, eps=eps, rtol=rtol, atol=atol, seed=seed,
+                                     **model_options)
+    if model_options:
+        raise TypeError(f"gradient_check: unexpected arguments {sorted(model_options)} (they "
+                        "apply only when checking a model: gradient_check(model, x, y)).")
     arrays = [np.array(x, dtype=np.float64) if np.asarray(x).dtype.kind == "f"
               else np.asarray(x) for x in inputs]
     if wrt is None:
