@@ -10,7 +10,7 @@ LEVELS = {
     "backend": 0,
     "autodiff": 1,
     "ops": 2, "data": 2,
-    "_naming": 3, "initializers": 3, "regularizers": 3, "activations": 3,
+    "_naming": 3, "initializers": 3, "regularizers": 3, "activations": 3, "random": 3,
     "layers": 4,
     "losses": 5, "metrics": 5, "optimizers": 5, "callbacks": 5,
     "training": 6,

@@ -12,7 +12,7 @@ import numpy as np
 from neuropil.autodiff import Op
 
 __all__ = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus", "gelu", "silu",
-           "softmax", "log_softmax", "erf"]
+           "softmax", "log_softmax", "erf", "erf_op"]
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -107,6 +107,17 @@ def erf(x: np.ndarray) -> np.ndarray:
         return np.sign(x) * (1.0 - t * np.exp(poly))
 
 
+class Erf(Op):
+    """The error function as an op: d/dz erf(z) = 2/sqrt(pi) · e^(-z²)."""
+
+    def forward(self, z):
+        self.z = z
+        return np.asarray(erf(z), dtype=z.dtype)
+
+    def backward(self, grad):
+        return (grad * (2 / math.sqrt(math.pi)) * np.exp(-self.z * self.z),)
+
+
 class Gelu(Op):
     """z·Φ(z), exactly (erf) or with Keras's tanh approximation."""
 
@@ -186,6 +197,7 @@ def leaky_relu(z, negative_slope=0.2): return Relu(negative_slope=negative_slope
 def elu(z, alpha=1.0): return Elu(alpha)(z)
 def selu(z): return Elu(SELU_ALPHA, SELU_SCALE)(z)
 def softplus(z): return Softplus()(z)
+def erf_op(z): return Erf()(z)
 def gelu(z, approximate=False): return Gelu(approximate)(z)
 def silu(z): return Silu()(z)
 def softmax(z, axis=-1): return Softmax(axis)(z)

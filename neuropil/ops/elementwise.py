@@ -6,7 +6,8 @@ import numpy as np
 from neuropil.autodiff import Op
 
 __all__ = ["unbroadcast", "add", "subtract", "multiply", "divide", "negative", "power", "exp",
-           "log", "sqrt", "square", "abs", "maximum", "minimum", "clip", "where"]
+           "log", "sqrt", "square", "abs", "maximum", "minimum", "clip", "where", "log1p",
+           "expm1", "sin", "cos", "cast", "stepwise"]
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -140,6 +141,76 @@ class Abs(Op):
         return (grad * np.sign(self.a),)
 
 
+class Log1p(Op):
+    """log(1 + a), exact for tiny a where ``log(1 + a)`` would round 1 + a to 1."""
+
+    def forward(self, a):
+        self.a = a
+        return np.log1p(a)
+
+    def backward(self, grad):
+        return (grad / (1 + self.a),)
+
+
+class Expm1(Op):
+    """e^a - 1, exact for tiny a."""
+
+    def forward(self, a):
+        self.out = np.expm1(a)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * (self.out + 1),)
+
+
+class Sin(Op):
+    def forward(self, a):
+        self.a = a
+        return np.sin(a)
+
+    def backward(self, grad):
+        return (grad * np.cos(self.a),)
+
+
+class Cos(Op):
+    def forward(self, a):
+        self.a = a
+        return np.cos(a)
+
+    def backward(self, grad):
+        return (-grad * np.sin(self.a),)
+
+
+class Cast(Op):
+    """A float tensor in another float dtype; the gradient goes back in the input's dtype."""
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, a):
+        self.source = a.dtype
+        return a.astype(self.dtype)
+
+    def backward(self, grad):
+        return (grad.astype(self.source),)
+
+
+class Stepwise(Op):
+    """A piecewise-constant function (sign, floor, ceil, round): its gradient is 0 wherever
+    it exists, so backward passes zeros (TensorFlow and JAX agree); kept as an op so that a
+    loss built on it still reaches the weights."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def forward(self, a):
+        self.shape = a.shape
+        return self.fn(a)
+
+    def backward(self, grad):
+        return (np.zeros(self.shape, grad.dtype),)
+
+
 class _Select(Op):
     """maximum / minimum: the gradient goes to the chosen input; ties split it evenly."""
 
@@ -211,3 +282,9 @@ def maximum(a, b): return Maximum()(a, b)
 def minimum(a, b): return Minimum()(a, b)
 def clip(a, low, high): return Clip(low, high)(a)
 def where(condition, b, c): return Where()(condition, b, c)
+def log1p(a): return Log1p()(a)
+def expm1(a): return Expm1()(a)
+def sin(a): return Sin()(a)
+def cos(a): return Cos()(a)
+def cast(a, dtype): return Cast(dtype)(a)
+def stepwise(a, fn): return Stepwise(fn)(a)

@@ -1,11 +1,11 @@
-"""Reductions over axes: sum, mean, max, min."""
+"""Reductions over axes: sum, mean, max, min, prod, logsumexp, and the running sum cumsum."""
 from __future__ import annotations
 
 import numpy as np
 
 from neuropil.autodiff import Op
 
-__all__ = ["sum", "mean", "max", "min"]
+__all__ = ["sum", "mean", "max", "min", "prod", "logsumexp", "cumsum"]
 
 
 def _axes(axis, ndim: int) -> tuple:
@@ -78,7 +78,75 @@ class Min(_Extreme):
     reduce = staticmethod(np.min)
 
 
+class Prod(Op):
+    """The product over ``axes``. The gradient of each entry is the product of the others,
+    from exclusive running products on both sides, so zeros need no division."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.axes = _axes(self.axis, a.ndim)
+        if self.recording:
+            self.a = a
+        return np.prod(a, axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, grad):
+        a, axes = self.a, self.axes
+        if not axes:  # nothing reduced: the identity
+            return (grad,)
+        others = tuple(i for i in range(a.ndim) if i not in axes)
+        order = others + axes
+        rows = a.transpose(order).reshape([a.shape[i] for i in others] + [-1])
+        ones = np.ones(rows.shape[:-1] + (1,), rows.dtype)
+        before = np.concatenate([ones, np.cumprod(rows[..., :-1], axis=-1)], axis=-1)
+        after = np.cumprod(rows[..., ::-1], axis=-1)[..., :-1][..., ::-1]
+        rest = (before * np.concatenate([after, ones], axis=-1))
+        rest = rest.reshape([a.shape[i] for i in order]).transpose(np.argsort(order))
+        return (rest * _restore(grad, a.shape, axes, self.keepdims),)
+
+
+class LogSumExp(Op):
+    """log Σ e^a over ``axes``, shifted by the maximum; the gradient is softmax(a)."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.axes = _axes(self.axis, a.ndim)
+        top = np.max(a, axis=self.axes, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0)  # a row of -inf stays -inf, not nan
+        out = np.log(np.sum(np.exp(a - top), axis=self.axes, keepdims=True)) + top
+        if self.recording:
+            self.a, self.out_kept = a, out
+        return out if self.keepdims else np.squeeze(out, axis=self.axes)
+
+    def backward(self, grad):
+        grad = _restore(grad, self.a.shape, self.axes, self.keepdims)
+        return (grad * np.exp(self.a - self.out_kept),)
+
+
+class CumSum(Op):
+    """Running sum along ``axis`` (None: of the flattened array); backward runs it in
+    reverse, because input i counts in every output from i on."""
+
+    def __init__(self, axis=None):
+        self.axis = axis
+
+    def forward(self, a):
+        self.shape = a.shape
+        return np.cumsum(a, axis=self.axis)
+
+    def backward(self, grad):
+        axis = 0 if self.axis is None else self.axis
+        back = np.flip(np.cumsum(np.flip(grad, axis), axis=axis), axis)
+        return (back.reshape(self.shape),)
+
+
 def sum(a, axis=None, keepdims=False): return Sum(axis, keepdims)(a)  # noqa: A001
 def mean(a, axis=None, keepdims=False): return Mean(axis, keepdims)(a)
 def max(a, axis=None, keepdims=False): return Max(axis, keepdims)(a)  # noqa: A001
 def min(a, axis=None, keepdims=False): return Min(axis, keepdims)(a)  # noqa: A001
+def prod(a, axis=None, keepdims=False): return Prod(axis, keepdims)(a)
+def logsumexp(a, axis=None, keepdims=False): return LogSumExp(axis, keepdims)(a)
+def cumsum(a, axis=None): return CumSum(axis)(a)

@@ -80,9 +80,9 @@ def test_pool_keeps_float32_and_errors_are_clear():
 ])
 def test_pad_forward_and_gradient(pad_width, constant):
     x = random_array(2, 3, 2, 2, seed=2)
-    np.testing.assert_array_equal(ops.pad(x, pad_width, constant).numpy(),
+    np.testing.assert_array_equal(ops.pad(x, pad_width, constant_values=constant).numpy(),
                                   np.pad(x, pad_width, constant_values=constant))
-    check_op(lambda a: ops.pad(a, pad_width, constant), x)
+    check_op(lambda a: ops.pad(a, pad_width, constant_values=constant), x)
 
 
 def test_pad_rejects_negative_widths():
