@@ -19,7 +19,8 @@ def pythonify_logs(logs) -> dict:
     """
     result = {}
     for key, value in sorted((logs or {}).items()):
-        if not isinstance(value, str) and np.ndim(value) == 0:
+        # (a multi-output model's predict passes a list or dict of arrays: left as is)
+        if not isinstance(value, (str, list, tuple, dict)) and np.ndim(value) == 0:
             try:
                 value = float(value)
             except (TypeError, ValueError):

@@ -6,6 +6,10 @@ uint32 per dimension) followed by the raw array, row-major. The files are
 usually gzip-compressed; `read_idx` recognises gzip by its magic bytes, not by
 the file name.
 
+CIFAR-10's binary version stores each example as one label byte followed by the
+image's 3072 bytes, channel by channel (1024 red, 1024 green, 1024 blue, each 32x32
+row-major): `read_cifar_records` turns such a file into HWC images and labels.
+
 Everything here is checked against the bytes actually present before any
 array is built, so a damaged or crafted file fails with a `ValueError` that
 names the file and the sizes involved, instead of a NumPy error or a huge
@@ -284,3 +288,63 @@ def _check_writable_shape(shape: Tuple[int, ...]) -> None:
         raise ValueError(f"IDX stores 1 to 255 dimensions; got an array of shape {shape}.")
     if any(size >= 2**32 for size in shape):
         raise ValueError(f"IDX stores each dimension as uint32; shape {shape} is too large.")
+
+
+# ---------------------------------------------------------------- CIFAR binary
+
+
+def read_cifar_records(
+    data: bytes,
+    name: str,
+    *,
+    image_shape: Tuple[int, int, int] = (3, 32, 32),
+    count: Optional[int] = None,
+    num_classes: Optional[int] = None,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Parses a CIFAR binary batch: records of 1 label byte + a CHW uint8 image.
+
+    Args:
+        data: The file's bytes (e.g. `data_batch_1.bin`).
+        name: The file's name, for error messages.
+        image_shape: (channels, height, width) as stored; default CIFAR-10's.
+        count: Expected number of records, or `None` to accept any.
+        num_classes: If given, every label must lie in `[0, num_classes)`.
+
+    Returns:
+        Tuple `(x, y)`: uint8 images of shape (n, height, width, channels), C-contiguous,
+        and uint8 labels of shape (n,).
+
+    Raises:
+        ValueError: If the size is not a whole number of records, the count differs, or a
+            label is out of range.
+    """
+    record = 1 + math.prod(image_shape)
+    if len(data) == 0 or len(data) % record:
+        raise ValueError(
+            f"CIFAR batch {name!r} holds {len(data)} bytes, not a whole number of "
+            f"{record}-byte records (1 label byte + {'x'.join(map(str, image_shape))} "
+            "image bytes). The file is truncated or not a CIFAR binary batch."
+        )
+    rows = np.frombuffer(data, dtype=np.uint8).reshape(-1, record)
+    if count is not None and len(rows) != count:
+        raise ValueError(f"CIFAR batch {name!r} holds {len(rows)} records; expected {count}.")
+    y = rows[:, 0].copy()
+    if num_classes is not None:
+        _check_label_range(y, num_classes, name)
+    # CHW as stored -> HWC (channels last), copied once into a contiguous array.
+    x = np.ascontiguousarray(rows[:, 1:].reshape(-1, *image_shape).transpose(0, 2, 3, 1))
+    return x, y
+
+
+def cifar_records(images: np.ndarray, labels: np.ndarray) -> bytes:
+    """The bytes of a CIFAR binary batch for HWC uint8 `images` and their `labels`
+    (the inverse of `read_cifar_records`; used to write small test files)."""
+    images = np.asarray(images, dtype=np.uint8)
+    labels = np.asarray(labels, dtype=np.uint8).reshape(-1, 1)
+    if images.ndim != 4 or len(images) != len(labels):
+        raise ValueError(
+            f"Expected images (n, height, width, channels) and n labels; got images of "
+            f"shape {images.shape} and {len(labels)} labels."
+        )
+    chw = images.transpose(0, 3, 1, 2).reshape(len(images), -1)
+    return np.concatenate([labels, chw], axis=1).tobytes()

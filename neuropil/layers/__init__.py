@@ -3,11 +3,18 @@ from neuropil.layers.activation import ELU, LeakyReLU, ReLU, Softmax
 from neuropil.layers.conv import Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from neuropil.layers.core import Activation, Dense, Identity, Input, InputLayer
 from neuropil.layers.input_spec import InputSpec
+from neuropil.layers.lambda_layer import Lambda
 from neuropil.layers.layer import Layer
+from neuropil.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,
+                                     Multiply, Subtract, add, average, concatenate, dot,
+                                     maximum, minimum, multiply, subtract)
 from neuropil.layers.normalization import BatchNormalization, LayerNormalization
 from neuropil.layers.pooling import (AveragePooling2D, GlobalAveragePooling2D,
                                      GlobalMaxPooling2D, MaxPooling2D)
-from neuropil.layers.preprocessing import Rescaling
+from neuropil.layers.preprocessing import (CenterCrop, Normalization, RandomBrightness,
+                                          RandomContrast, RandomCrop, RandomFlip,
+                                          RandomRotation, RandomTranslation, RandomZoom,
+                                          Rescaling, Resizing)
 from neuropil.layers.regularization import (AlphaDropout, Dropout, GaussianDropout,
                                             GaussianNoise, SpatialDropout1D, SpatialDropout2D,
                                             SpatialDropout3D)
@@ -27,4 +34,10 @@ __all__ = ["Layer", "InputSpec", "Input", "InputLayer", "Dense", "Activation", "
            "GlobalAvgPool2D", "GlobalMaxPool2D", "SeparableConvolution2D",
            "Convolution2DTranspose", "BatchNormalization", "LayerNormalization",
            "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-           "GaussianDropout", "AlphaDropout"]
+           "GaussianDropout", "AlphaDropout", "Normalization", "Resizing", "CenterCrop",
+           "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomCrop",
+           "RandomContrast", "RandomBrightness"]
+# Merging layers and their functional forms (``layers.add([a, b])``), and Lambda.
+__all__ += ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+            "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
+            "concatenate", "dot", "Lambda"]

@@ -7,8 +7,8 @@ describes itself in ``get_config``. Called on real data it computes; called on a
 from __future__ import annotations
 
 import functools
-
 import inspect
+import weakref
 
 import numpy as np
 
@@ -25,6 +25,12 @@ __all__ = ["Layer"]
 # call context): ``model(x, training=True)`` reaches the Dropout inside without each
 # call() having to forward it. Ops never read it; layers pass it to them explicitly.
 _training_context: list = []
+# The layer whose eager call is under way at the outermost level (empty between calls).
+_call_entry: list = []
+# Layers holding losses (add_loss, activity regularizers) from an earlier call. As in Keras,
+# an outermost call first clears the losses of the layers in its tree, so that `losses`
+# holds the current call's only; listing the holders keeps that free when there are none.
+_loss_holders = weakref.WeakSet()
 
 
 class Layer:
@@ -154,23 +160,36 @@ class Layer:
         shapes = map_structure(lambda t: t.shape, inputs)
         self._prepare(shapes)
         training = kwargs.pop("training", None)
-        if training is None and _training_context:
+        outermost = not _training_context
+        if outermost:
+            if _loss_holders:
+                _clear_stale_losses(self)
+            _call_entry.append(self)
+        elif training is None:
             training = _training_context[-1]
         _training_context.append(training)
         try:
             outputs = self.call(inputs, *args[1:], **self._call_kwargs(training, kwargs))
         finally:
             _training_context.pop()
+            if outermost:
+                _call_entry.pop()
         if self.activity_regularizer is not None:
-            self._activity_losses = [self.activity_regularizer(o) / o.shape[0]
-                                     for o in flatten_structure(outputs)]
+            # Appended, not replaced: a layer called twice in one pass is penalized twice.
+            self._activity_losses += [self.activity_regularizer(o) / o.shape[0]
+                                      for o in flatten_structure(outputs)]
+            _hold_losses(self)
         return outputs
 
     def _symbolic_call(self, *args, **kwargs):
         inputs = args[0]
         shapes = map_structure(lambda t: t.shape, inputs)
-        self._prepare(shapes)
-        out_shapes = self.compute_output_shape(shapes)
+        try:
+            self._prepare(shapes)
+            out_shapes = self.compute_output_shape(shapes)
+        except ValueError as error:
+            # At graph construction, say which layers made the offending inputs.
+            raise ValueError(f"{error}\n{_describe_call(self, inputs)}") from error
         outputs = map_structure(lambda s: KerasTensor(s, dtype=self.compute_dtype), out_shapes,
                                 is_leaf=_is_shape)
         node = Node(self, inputs, dict(kwargs), outputs)
@@ -312,7 +331,10 @@ class Layer:
         return own + [loss for layer in self._sublayers() for loss in layer.losses]
 
     def add_loss(self, loss) -> None:
+        """Adds a loss (a scalar tensor) to ``layer.losses``; call it inside ``call()``.
+        Losses are kept until the next outermost call of a layer above this one."""
         self._added_losses.append(loss)
+        _hold_losses(self)
 
     # ---- graph ---------------------------------------------------------------------
     @property
@@ -365,6 +387,41 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _hold_losses(layer) -> None:
+    layer._loss_entry = id(_call_entry[0]) if _call_entry else id(layer)
+    _loss_holders.add(layer)
+
+
+def _clear_stale_losses(entry) -> None:
+    """Clears the losses of the holders in ``entry``'s tree (Keras's ``_clear_losses``).
+    Holders recorded during ``entry``'s own calls are cleared without walking the tree."""
+    holders = list(_loss_holders)
+    tree = None
+    if any(holder._loss_entry != id(entry) for holder in holders):
+        tree, stack = set(), [entry]
+        while stack:
+            layer = stack.pop()
+            if id(layer) not in tree:
+                tree.add(id(layer))
+                stack.extend(layer._sublayers())
+    for holder in holders:
+        if holder._loss_entry == id(entry) or id(holder) in tree:
+            holder._added_losses, holder._activity_losses = [], []
+            _loss_holders.discard(holder)
+
+
+def _describe_call(layer, inputs) -> str:
+    parts = []
+    for tensor in flatten_structure(inputs):
+        if not isinstance(tensor, KerasTensor):
+            continue
+        history = tensor._keras_history
+        source = f' from layer "{history[0].name}"' if history is not None else ""
+        parts.append(f"a tensor of shape {format_shape(tensor.shape)}{source}")
+    return (f'Layer "{layer.name}" ({type(layer).__name__}) was called on '
+            f"{', '.join(parts) or 'no symbolic tensor'}.")
 
 
 def _accepts(cls, argument: str) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from neuropil.layers.core import InputLayer
-from neuropil.layers.input_spec import InputSpec
+from neuropil.layers.input_spec import InputSpec, format_shape
 from neuropil.layers.layer import Layer
 from neuropil.layers.node import KerasTensor, flatten_structure, map_structure
 from neuropil.models.model import Model
@@ -11,22 +11,41 @@ __all__ = ["Functional"]
 
 
 class Functional(Model):
-    """A model defined by symbolic ``inputs`` and the ``outputs`` computed from them."""
+    """A model defined by symbolic ``inputs`` and the ``outputs`` computed from them.
+
+    ``inputs`` and ``outputs`` may be one tensor, a list, or a dict (then the data passed to
+    the model, and for outputs the predictions, use the same keys). Layers run in a
+    topological order of the graph, whatever order they were created or called in; a layer
+    called twice runs twice with the same weights (their gradients add up).
+    """
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Layer.__init__(self, name=name, trainable=trainable, **kwargs)
         self._inputs_struct, self._outputs_struct = inputs, outputs
         self.inputs = flatten_structure(inputs)
         self.outputs = flatten_structure(outputs)
-        for tensor in self.inputs + self.outputs:
-            if not isinstance(tensor, KerasTensor):
-                raise ValueError("keras.Model(inputs, outputs) expects symbolic tensors (from "
-                                 f"keras.Input and layer calls). Received: {tensor!r}")
-        self._nodes = _topological_nodes(self.inputs, self.outputs)
-        self._graph_layers = []
-        for node in self._nodes:
-            if node.layer not in self._graph_layers:
-                self._graph_layers.append(node.layer)
+        for what, structure, flat in (("inputs", inputs, self.inputs),
+                                      ("outputs", outputs, self.outputs)):
+            for tensor in flat:
+                if not isinstance(tensor, KerasTensor):
+                    raise ValueError(f"All `{what}` values must be KerasTensors (from "
+                                     "keras.Input and layer calls). Received: "
+                                     f"{what}={structure!r} including invalid value "
+                                     f"{tensor!r} of type {type(tensor).__name__}")
+        self._nodes, self._graph_layers, self._nodes_by_depth = _map_graph(self.inputs,
+                                                                           self.outputs)
+        # Per node, the tensors nothing after it reads: dropped once it has run, so that
+        # inference holds only the live activations (training's graph keeps what it needs).
+        last_use = {id(t): index for index, node in enumerate(self._nodes)
+                    for t in node.input_tensors}
+        keep = {id(t) for t in self.outputs}
+        self._release = [[] for _ in self._nodes]
+        for tensor_id, index in last_use.items():
+            if tensor_id not in keep:
+                self._release[index].append(tensor_id)
+        # Keras's names for the outputs: the layers that make them (losses and metrics are
+        # logged under these names, e.g. "head_a_loss").
+        self.output_names = [t._keras_history[0].name for t in self.outputs]
         self.input_spec = [InputSpec(shape=(None,) + t.shape[1:]) for t in self.inputs]
         self.built = True
 
@@ -44,20 +63,40 @@ class Functional(Model):
     def _expected_input_shapes(self) -> list:
         return [t.shape for t in self.inputs]
 
-    def call(self, inputs, training=None):
-        flat = list(inputs.values()) if isinstance(inputs, dict) else flatten_structure(inputs)
+    def _flatten_inputs(self, data, what: str = "data") -> list:
+        """One entry per model input, in ``self.inputs`` order: a dict is read by key (the
+        keys of a dict of inputs, else the input names), anything else is flattened."""
+        if isinstance(data, dict):
+            keys = list(self._inputs_struct) if isinstance(self._inputs_struct, dict) \
+                else [t.name for t in self.inputs]
+            missing = [key for key in keys if key not in data]
+            if missing:
+                raise ValueError(f'Model "{self.name}" expects its {what} as a dict with the '
+                                 f"keys {keys}; missing {missing}. Received keys: "
+                                 f"{list(data)}.")
+            return [data[key] for key in keys]
+        flat = _flatten_leaves(data)
         if len(flat) != len(self.inputs):
-            raise ValueError(f'Model "{self.name}" expects {len(self.inputs)} input(s), but '
-                             f"received {len(flat)}.")
-        values = {id(t): v for t, v in zip(self.inputs, flat)}
-        for node in self._nodes:
-            if isinstance(node.layer, InputLayer):
+            raise ValueError(f'Model "{self.name}" expects {len(self.inputs)} input(s) '
+                             f"{[t.name for t in self.inputs]}, but received {len(flat)}.")
+        return flat
+
+    def _prepare(self, shapes) -> None:
+        # The spec lists the inputs in order: compare with the shapes put in that order.
+        super()._prepare(self._flatten_inputs(shapes, "input shapes"))
+
+    def call(self, inputs, training=None):
+        values = {id(t): v for t, v in zip(self.inputs, self._flatten_inputs(inputs))}
+        for node, release in zip(self._nodes, self._release):
+            if not node.input_tensors:   # an InputLayer
                 continue
             args = map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t,
                                  node.call_args)
             outputs = node.layer(args, **node.call_kwargs)
             for tensor, value in zip(node.output_tensors, flatten_structure(outputs)):
                 values[id(tensor)] = value
+            for tensor_id in release:
+                del values[tensor_id]
         return map_structure(lambda t: values[id(t)], self._outputs_struct)
 
     def compute_output_shape(self, input_shape):
@@ -236,34 +275,95 @@ def _node_call(node_data, created):
     return args[0], kwargs
 
 
-def _topological_nodes(inputs, outputs) -> list:
-    """The nodes between ``inputs`` and ``outputs``, each after the nodes it depends on."""
+def _flatten_leaves(data) -> list:
+    """Lists / tuples flattened; a shape tuple ``(None, 3)`` or an array is one leaf."""
+    if isinstance(data, (list, tuple)) and not _is_shape(data):
+        return [leaf for item in data for leaf in _flatten_leaves(item)]
+    if isinstance(data, dict):
+        return [leaf for item in data.values() for leaf in _flatten_leaves(item)]
+    return [data]
+
+
+def _is_shape(value) -> bool:
+    return isinstance(value, tuple) and all(d is None or isinstance(d, int) for d in value)
+
+
+def _map_graph(inputs, outputs):
+    """The graph between ``inputs`` and ``outputs``, as Keras's ``map_graph`` orders it.
+
+    A node's depth is its distance from the outputs (a shared layer takes the largest depth
+    of its calls). Returns ``(nodes, layers, nodes_by_depth)``: the nodes in execution
+    order (deepest first, so every node after those it reads from), the layers by depth
+    (ties: the order a depth-first walk from the outputs meets them; InputLayers of unused
+    inputs last), and ``{depth: [node, ...]}``.
+    """
     input_ids = {id(t) for t in inputs}
-    order, done = [], set()
+    post_order, finished, in_progress, first_seen = [], set(), set(), {}
 
     def node_of(tensor):
+        if tensor._keras_history is None:
+            raise ValueError(f"{tensor.name} was not made by a layer; keras.Model needs "
+                             "tensors from keras.Input and layer calls.")
         layer, node_index, _ = tensor._keras_history
         return layer._inbound_nodes[node_index]
 
-    def visit(tensor, path):
-        if tensor._keras_history is None:
-            raise ValueError(f"{tensor.name} was not made by a layer; keras.Model needs tensors "
-                             "from keras.Input and layer calls.")
-        node = node_of(tensor)
-        if id(node) in done:
-            return
-        if id(tensor) not in input_ids:
-            if isinstance(node.layer, InputLayer):
-                raise ValueError(f"Graph disconnected: cannot obtain value for tensor "
-                                 f"{tensor.name} (input layer \"{node.layer.name}\") on the "
-                                 f"way to layer \"{path}\": it is not one of the model's "
-                                 "inputs. Add it to `inputs`.")
-            for parent in node.input_tensors:
-                if isinstance(parent, KerasTensor):
-                    visit(parent, node.layer.name)
-        done.add(id(node))
-        order.append(node)
+    for output in outputs:
+        # Iterative depth-first walk (a deep network would overflow Python's recursion).
+        stack = [(output, "the model's outputs", False)]
+        while stack:
+            tensor, consumer, expanded = stack.pop()
+            node = node_of(tensor)
+            if expanded:
+                in_progress.discard(id(node))
+                finished.add(id(node))
+                post_order.append(node)
+                continue
+            if id(node) in finished or id(node) in in_progress:
+                continue
+            if id(tensor) in input_ids and node.input_tensors:
+                continue  # an intermediate tensor given as a model input: the graph starts here
+            if not node.input_tensors and id(tensor) not in input_ids:
+                raise ValueError(
+                    f"Graph disconnected: cannot find parent for tensor {tensor.name} (shape "
+                    f"{format_shape(tensor.shape)}) of input layer \"{node.layer.name}\", "
+                    f"needed by layer \"{consumer}\". It is not one of the model's inputs "
+                    f"{[t.name for t in inputs]}: add it to `inputs`, or build the outputs "
+                    "from the given inputs only.")
+            first_seen.setdefault(id(node.layer), len(first_seen))
+            in_progress.add(id(node))
+            stack.append((tensor, consumer, True))
+            for parent in reversed(node.input_tensors):
+                stack.append((parent, node.layer.name, False))
 
-    for tensor in outputs:
-        visit(tensor, "output")
-    return order
+    in_graph = {id(node) for node in post_order}
+    node_depth, layer_depth, layers = {}, {}, {}
+    for node in reversed(post_order):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        node_depth[id(node)] = layer_depth[id(node.layer)] = depth
+        layers[id(node.layer)] = node.layer
+        for parent in node.parent_nodes:
+            if id(parent) in in_graph:
+                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    for tensor in inputs:  # an input no output depends on still belongs to the model
+        layer = tensor._keras_history[0] if tensor._keras_history else None
+        if isinstance(layer, InputLayer) and id(layer) not in layers:
+            layers[id(layer)] = layer
+            layer_depth[id(layer)] = 0
+            first_seen[id(layer)] = len(first_seen) + len(inputs)
+            node = layer._inbound_nodes[0]
+            post_order.append(node)
+            node_depth[id(node)] = 0
+
+    position = {id(node): index for index, node in enumerate(post_order)}
+    nodes = sorted(post_order, key=lambda n: (-node_depth[id(n)], position[id(n)]))
+    ordered_layers = sorted(layers.values(),
+                            key=lambda l: (-layer_depth[id(l)], first_seen[id(l)]))
+    names = [layer.name for layer in ordered_layers]
+    for name in names:
+        if names.count(name) > 1:
+            raise ValueError(f'The name "{name}" is used {names.count(name)} times in the '
+                             "model. All layer names should be unique.")
+    nodes_by_depth: dict = {}
+    for node in nodes:
+        nodes_by_depth.setdefault(node_depth[id(node)], []).append(node)
+    return nodes, ordered_layers, nodes_by_depth

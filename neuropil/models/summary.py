@@ -52,12 +52,31 @@ def _connections(layer, model_nodes) -> str:
     return ", ".join(parts) or "-"
 
 
+def _wrap(text: str, width: int) -> list:
+    """Lines of at most ``width`` characters, broken after ", " (a long piece is cut)."""
+    lines, current = [], ""
+    for piece in text.split(", "):
+        candidate = f"{current}, {piece}" if current else piece
+        if current and len(candidate) + 1 > width:
+            lines.append(current + ",")
+            current = piece
+        else:
+            current = candidate
+    lines.append(current)
+    return [line if len(line) <= width else line[:width - 1] + "…" for line in lines]
+
+
 def _is_sequential_like(model) -> bool:
-    nodes = getattr(model, "_nodes", None)
-    if nodes is None:
+    """Keras's rule: a graph is shown without "Connected to" when each depth has one node
+    with one input tensor and no layer is called twice (a Sequential always is)."""
+    by_depth = getattr(model, "_nodes_by_depth", None)
+    if by_depth is None:
         return True
-    return all(len(node.input_tensors) <= 1 for node in nodes) and \
-        all(sum(1 for n in nodes if n.layer is layer) <= 1 for layer in model.layers)
+    nodes = [node for depth_nodes in by_depth.values() for node in depth_nodes]
+    if any(len(depth_nodes) > 1 or len(depth_nodes[0].input_tensors) > 1
+           for depth_nodes in by_depth.values()):
+        return False
+    return all(sum(1 for n in nodes if n.layer is layer) <= 1 for layer in model.layers)
 
 
 def print_summary(model, line_length=None, positions=None, print_fn=None,
@@ -102,11 +121,20 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
         return left + middle.join(fill * (w + 2) for w in widths) + right
 
     def cells(values, border="│"):
-        parts = []
-        for value, width, how in zip(values, widths, align):
-            text = value if len(value) <= width else value[:width - 1] + "…"
-            parts.append(f" {text:{how}{width}} ")
-        return border + border.join(parts) + border
+        # "Connected to" wraps after its commas, one line per inbound tensor when needed
+        # (as Keras's table does); other cells are cut with "…".
+        columns = []
+        for column, (value, width) in enumerate(zip(values, widths)):
+            if column == 3 and not sequential_like and len(value) > width:
+                columns.append(_wrap(value, width))
+            else:
+                columns.append([value if len(value) <= width else value[:width - 1] + "…"])
+        lines = []
+        for index in range(max(len(c) for c in columns)):
+            parts = [f" {(c[index] if index < len(c) else ''):{how}{width}} "
+                     for c, width, how in zip(columns, widths, align)]
+            lines.append(border + border.join(parts) + border)
+        return "\n".join(lines)
 
     out = [f'Model: "{model.name}"', line("┏", "━", "┳", "┓"), cells(header, "┃"),
            line("┡", "━", "╇", "┩")]

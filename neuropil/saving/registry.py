@@ -200,8 +200,12 @@ def serialize_keras_object(obj):
         registered = "Functional" if type(obj) is Functional else None
     else:  # a user's class: loading will need it registered or in custom_objects (as Keras)
         module, registered = type(obj).__module__, get_registered_name(type(obj))
-    config = {"module": module, "class_name": type(obj).__name__,
-              "config": serialize_keras_object(obj.get_config()),
+    try:
+        inner = serialize_keras_object(obj.get_config())
+    except TypeError as error:  # say which layer (a Lambda holding a Python lambda ...)
+        raise TypeError(f'{type(obj).__name__} "{getattr(obj, "name", "")}": '
+                        f"{error}") from error
+    config = {"module": module, "class_name": type(obj).__name__, "config": inner,
               "registered_name": registered}
     build_config = obj.get_build_config() if hasattr(obj, "get_build_config") and \
         getattr(obj, "built", False) else None
@@ -235,13 +239,13 @@ def get_compile_config(model) -> dict:
     compiled_metrics = getattr(model, "_compiled_metrics", None)
 
     def identifiers(values):
-        values = [v if isinstance(v, str) else serialize_keras_object(v) for v in values]
-        return values or None
+        # A list, a list of lists or a dict (per output) of names and metric objects.
+        return serialize_keras_object(values) if values else None
 
     loss = model.loss
     return {"optimizer": serialize_keras_object(model.optimizer),
             "loss": loss if isinstance(loss, str) else serialize_keras_object(loss),
-            "loss_weights": None,
+            "loss_weights": serialize_keras_object(getattr(model, "loss_weights", None)),
             "metrics": identifiers(compiled_metrics.identifiers if compiled_metrics else []),
             "weighted_metrics": identifiers(compiled_metrics.weighted_identifiers
                                             if compiled_metrics else []),
@@ -252,7 +256,8 @@ def compile_from_config(model, config: dict) -> None:
     """``model.compile(...)`` from a ``compile_config`` (optimizer, loss, metrics)."""
     config = deserialize_keras_object(config)
     model.compile(**{key: value for key, value in config.items()
-                     if key in ("optimizer", "loss", "metrics", "weighted_metrics")})
+                     if key in ("optimizer", "loss", "loss_weights", "metrics",
+                                "weighted_metrics")})
 
 
 # ---- deserializing ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from neuropil import optimizers
 from neuropil.autodiff import Tensor, no_grad
 from neuropil.callbacks import CallbackList
 from neuropil.metrics import Mean
+from neuropil.layers.node import flatten_structure
 from neuropil.training.batching import (ArrayBatches, check_finite, num_samples,
                                         split_validation, to_arrays)
 from neuropil.training.compile_utils import CompiledLoss, CompiledMetrics
@@ -39,16 +40,24 @@ class Trainer:
 
         Args:
             optimizer: name (``"sgd"``, ``"rmsprop"``, ``"adam"``) or optimizer object.
-            loss: name (``"categorical_crossentropy"``, ``"mse"``, ...), function or ``Loss``.
-            metrics: list of names or metric objects to report, e.g. ``["accuracy"]``.
+            loss: name (``"categorical_crossentropy"``, ``"mse"``, ...), function or ``Loss``;
+                for several outputs, one for all, or a list (one per output, None to skip
+                one) or a dict keyed by output name.
+            loss_weights: several outputs: a list or dict of floats scaling each output's
+                loss in the total (the logged ``"<output>_loss"`` values are unscaled).
+            metrics: list of names or metric objects to report, e.g. ``["accuracy"]``; for
+                several outputs, a list with one entry (a metric or a list) per output, or a
+                dict keyed by output name. Logged as ``"<output>_<metric>"``.
             weighted_metrics: metrics that take ``sample_weight`` into account.
-            loss_weights, run_eagerly, steps_per_execution, jit_compile, auto_scale_loss:
-                accepted for compatibility (neuropil always runs eagerly).
+            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: accepted for
+                compatibility (neuropil always runs eagerly).
         """
         self.optimizer = optimizers.get(optimizer)
-        self.loss = loss
-        self._compiled_loss = CompiledLoss(loss) if loss is not None else None
-        self._compiled_metrics = CompiledMetrics(metrics, weighted_metrics)
+        self.loss, self.loss_weights = loss, loss_weights
+        output_names = getattr(self, "output_names", None)
+        self._compiled_loss = CompiledLoss(loss, loss_weights, output_names) \
+            if loss is not None else None
+        self._compiled_metrics = CompiledMetrics(metrics, weighted_metrics, output_names)
         self._loss_tracker = Mean(name="loss")
         # Beyond Keras: when weight penalties exist, "data_loss" is the loss without them, so
         # a learner sees what the regularization costs (loss = data_loss + penalties).
@@ -67,14 +76,19 @@ class Trainer:
 
     @property
     def metrics(self) -> list:
+        """The loss tracker, the compiled metrics, then each output's loss tracker (Keras's
+        order; built on the first batch)."""
         if not self.compiled:
             return []
+        loss_trackers = [t for t in self._compiled_loss.trackers if t is not None] \
+            if self._compiled_loss is not None and self._compiled_loss.built else []
         return [self._loss_tracker] + self._compiled_metrics.metrics + \
-            self._compiled_metrics.weighted
+            self._compiled_metrics.weighted + loss_trackers
 
     @property
     def metrics_names(self) -> list:
-        return [m.name for m in self.metrics]
+        """The names of the values ``evaluate()`` returns as a list, in that order."""
+        return self._result_order(self._logs()) if self.compiled else []
 
     def reset_metrics(self) -> None:
         for metric in self.metrics:
@@ -86,7 +100,23 @@ class Trainer:
         logs = {"loss": self._loss_tracker.result()}
         if float(self._data_loss_tracker.count.data):
             logs["data_loss"] = self._data_loss_tracker.result()
-        return {**logs, **self._compiled_metrics.results()}
+        logs.update(self._compiled_metrics.results())
+        if self._compiled_loss is not None and self._compiled_loss.built:
+            logs.update({t.name: t.result() for t in self._compiled_loss.trackers
+                         if t is not None})
+        return logs
+
+    def _result_order(self, logs: dict) -> list:
+        """Keras's list order: "loss", the metrics of a one-output model, each output's loss,
+        then the other names sorted (a multi-output model's "<output>_<metric>")."""
+        first = ["loss"]
+        if getattr(self._compiled_metrics, "count", 1) == 1:
+            first += self._compiled_metrics.names
+        if self._compiled_loss is not None and self._compiled_loss.built:
+            first += [t.name for t in self._compiled_loss.trackers if t is not None]
+        first = [key for key in first if key in logs]
+        # data_loss is ours, reported in the dict form only.
+        return first + sorted(key for key in logs if key not in first and key != "data_loss")
 
     # ---- one step ------------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -123,12 +153,13 @@ class Trainer:
             return self(x, training=False)
 
     def _track(self, loss, y, y_pred, sample_weight) -> dict:
-        batch = len(y_pred.data) if y_pred.ndim else 1
+        first = flatten_structure(y_pred)[0]
+        batch = len(first.data) if first.ndim else 1
         self._loss_tracker.update_state(np.asarray(loss.data), sample_weight=batch)
         if self._data_loss is not None:
             self._data_loss_tracker.update_state(np.asarray(self._data_loss.data),
                                                  sample_weight=batch)
-        self._compiled_metrics.update_state(y, y_pred.data, sample_weight)
+        self._compiled_metrics.update_state(y, y_pred, sample_weight)
         return self._logs()
 
     def _penalties(self) -> list:
@@ -260,7 +291,10 @@ class Trainer:
         expected = getattr(self, "_expected_input_shapes", lambda: None)()
         if expected is None:
             return
-        arrays = [a for a in (x if isinstance(x, (list, tuple)) else [x])]
+        if hasattr(self, "_flatten_inputs"):  # functional: lists, dicts by name
+            arrays = self._flatten_inputs(x)
+        else:
+            arrays = [a for a in (x if isinstance(x, (list, tuple)) else [x])]
         if len(arrays) != len(expected):
             raise ValueError(f'Model "{self.name}" expects {len(expected)} input(s), but it '
                              f"received {len(arrays)} input arrays.")
@@ -292,7 +326,13 @@ class Trainer:
         steps_total = ArrayBatches(x, y, sample_weight, batch_size, steps=steps).steps
         callback_list = self._callbacks(callbacks, verbose, 1, steps_total)
         logs = self._run_evaluation(x, y, sample_weight, batch_size, steps, callback_list)
-        return _format_result(logs, return_dict)
+        return self._format_result(logs, return_dict)
+
+    def _format_result(self, logs: dict, return_dict: bool):
+        if return_dict:
+            return dict(logs)
+        values = [logs[key] for key in self._result_order(logs)]
+        return values[0] if len(values) == 1 else values
 
     def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callback_list) -> dict:
         self.reset_metrics()
@@ -342,7 +382,7 @@ class Trainer:
         self._check_data(x, y, sample_weight, "train_on_batch")
         self.reset_metrics()  # per-batch values, as Keras does since 2026
         logs = self.train_step(x, y, _with_class_weight(sample_weight, y, class_weight))
-        return _format_result(logs, return_dict)
+        return self._format_result(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch in inference mode, without training."""
@@ -350,7 +390,7 @@ class Trainer:
         x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
         self._check_data(x, y, sample_weight, "test_on_batch")
         self.reset_metrics()
-        return _format_result(self.test_step(x, y, sample_weight), return_dict)
+        return self._format_result(self.test_step(x, y, sample_weight), return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, as a NumPy array."""
@@ -394,14 +434,6 @@ def _resolve_verbose(verbose):
     return int(verbose)
 
 
-def _format_result(logs: dict, return_dict: bool):
-    if return_dict:
-        return dict(logs)
-    # The list form keeps Keras's order [loss, *metrics]; data_loss is ours (dict only).
-    values = [value for key, value in logs.items() if key != "data_loss"]
-    return values[0] if len(values) == 1 else values
-
-
 def _concatenate(outputs: list):
     first = outputs[0]
     if isinstance(first, (list, tuple)):
@@ -415,6 +447,9 @@ def _with_class_weight(sample_weight, y, class_weight):
     """Per-sample weights from ``{class: weight}`` (labels as ints or one-hot rows)."""
     if not class_weight:
         return sample_weight
+    if isinstance(y, (list, tuple, dict)):
+        raise ValueError("`class_weight` is only supported for Models with a single output. "
+                         "For several outputs, pass per-output `sample_weight` instead.")
     labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
     table = np.ones(int(max(max(class_weight), labels.max())) + 1, np.float32)
     for cls, weight in class_weight.items():
