@@ -158,7 +158,11 @@ class Tensor:
     def __abs__(self): return _ops().abs(self)
     def __getitem__(self, index): return _ops().getitem(self, index)
 
-    # Comparisons give plain boolean arrays: they have no gradient.
+    # Comparisons give plain boolean arrays: they have no gradient. == and != compare values
+    # element by element, as Keras tensors do (``ops.cast(a, "int32") == b`` in a metric);
+    # hashing stays by identity, so tensors can still be dict keys and set members.
+    def __eq__(self, other): return self.data == as_array(getattr(other, "data", other))
+    def __ne__(self, other): return self.data != as_array(getattr(other, "data", other))
     def __lt__(self, other): return self.data < as_array(other)
     def __le__(self, other): return self.data <= as_array(other)
     def __gt__(self, other): return self.data > as_array(other)

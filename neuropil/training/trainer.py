@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 
@@ -120,12 +121,21 @@ class Trainer:
 
     # ---- one step ------------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The data loss plus every penalty in ``self.losses`` (regularizers)."""
+        """The data loss plus every penalty in ``self.losses`` (regularizers, add_loss).
+
+        Compiled without a loss, the model minimizes its added losses alone, as in Keras."""
+        penalties = self._penalties()
         if self._compiled_loss is None:
-            raise ValueError("No loss to compute: pass `loss=` to compile(), e.g. "
-                             "loss='mse'.")
+            if not penalties:
+                raise ValueError("No loss to compute: pass `loss=` to compile(), e.g. "
+                                 "loss='mse', or add losses in call() with self.add_loss().")
+            total = penalties[0]
+            for penalty in penalties[1:]:
+                total = total + penalty
+            self._data_loss = None
+            return total
         data_loss = total = self._compiled_loss(y, y_pred, sample_weight)
-        for penalty in self._penalties():
+        for penalty in penalties:
             total = total + penalty
         self._data_loss = data_loss if total is not data_loss else None
         return total
@@ -134,12 +144,13 @@ class Trainer:
         y_pred = self(x, training=True)
         loss = self.compute_loss(x, y, y_pred, sample_weight)
         weights = self._trainable_for_step()
-        for weight in weights:
-            weight.grad = None
-        loss.backward()
-        # A weight the loss does not reach keeps grad None: the optimizer leaves it alone
-        # (no momentum drift, no weight decay), as Keras does, and warns.
-        self.optimizer.apply([w.grad for w in weights], weights)
+        if weights and loss.requires_grad:
+            for weight in weights:
+                weight.grad = None
+            loss.backward()
+            # A weight the loss does not reach keeps grad None: the optimizer leaves it alone
+            # (no momentum drift, no weight decay), as Keras does, and warns.
+            self.optimizer.apply([w.grad for w in weights], weights)
         return self._track(loss, y, y_pred, sample_weight)
 
     def test_step(self, x, y=None, sample_weight=None) -> dict:
@@ -188,8 +199,9 @@ class Trainer:
         if self._trainable_cache is None:
             self._trainable_cache = list(self.trainable_weights)
             if not self._trainable_cache:
-                raise ValueError(f'Model "{self.name}" has no trainable weights; nothing for '
-                                 "fit() to update (is every layer trainable=False?).")
+                # Keras trains such a model (its metrics still update) and says so once.
+                warnings.warn(f'Model "{self.name}" has no trainable weights: fit() will not '
+                              "change it (is every layer trainable=False?).", stacklevel=3)
         return self._trainable_cache
 
     # ---- fit -------------------------------------------------------------------------

@@ -232,10 +232,12 @@ def test_comparisons_give_boolean_arrays(op):
         np.testing.assert_array_equal(out, want)
 
 
-def test_tensors_stay_hashable_and_compare_by_identity():
-    x, y = Tensor([1.0]), Tensor([1.0])
-    assert len({x, y, x}) == 2
-    assert x == x and x != y
+def test_tensors_hash_by_identity_and_compare_by_value():
+    x, y = Tensor([1.0, 2.0]), Tensor([1.0, 3.0])
+    assert len({x, y, x}) == 2  # hashing by identity: usable in sets and as dict keys
+    np.testing.assert_array_equal(x == y, [True, False])  # == is elementwise, as in Keras
+    np.testing.assert_array_equal(x != y, [False, True])
+    np.testing.assert_array_equal(x == 1.0, [True, False])
 
 
 @pytest.mark.parametrize("index", [0, -1, slice(0, 2), (1, slice(None)), (Ellipsis, 0),

@@ -189,25 +189,23 @@ def test_add_loss_is_added_to_the_compiled_loss_in_fit():
     assert model.evaluate(x, y, verbose=0) == pytest.approx(mse + 1e-2 * y_pred.mean(), rel=1e-4)
 
 
-@pytest.mark.xfail(strict=True, reason="Trainer.fit (neuropil/training/trainer.py, "
-                   "_trainable_for_step) raises 'has no trainable weights'; Keras fits a "
-                   "model made of the weightless ActivityRegularizationLayer alone")
 def test_guide_model_without_weights_fits():
     inputs = keras.Input(shape=(3,))
     model = keras.Model(inputs, ActivityRegularizationLayer()(inputs))
     model.compile(optimizer="adam", loss="mse")
-    model.fit(np.random.random((2, 3)), np.random.random((2, 3)), verbose=0)
+    with pytest.warns(UserWarning, match="no trainable weights"):
+        history = model.fit(np.random.random((2, 3)), np.random.random((2, 3)), verbose=0)
+    assert np.isfinite(history.history["loss"][0])
 
 
-@pytest.mark.xfail(strict=True, reason="Trainer.compute_loss (neuropil/training/trainer.py) "
-                   "raises 'No loss to compute' when compile() has no loss; Keras then "
-                   "minimizes the add_loss() losses alone")
 def test_compile_without_loss_minimizes_the_added_losses():
     inputs = keras.Input(shape=(3,))
     outputs = ActivityRegularizationLayer()(layers.Dense(3)(inputs))
     model = keras.Model(inputs, outputs)
     model.compile(optimizer="adam")
-    model.fit(np.random.random((8, 3)), np.random.random((8, 3)), verbose=0)
+    history = model.fit(np.random.random((8, 3)), np.random.random((8, 3)), epochs=5,
+                        verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]  # the activity penalty is minimized
 
 
 # ---- the training argument -----------------------------------------------------------------

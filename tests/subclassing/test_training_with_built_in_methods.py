@@ -143,11 +143,6 @@ def test_metric_subclass_in_compile_counts_each_epoch():
                  ["categorical_true_positives"]) == correct  # not added to the last count
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.__eq__ compares identity (neuropil/autodiff/"
-                   "tensor.py; asserted by tests/autodiff/test_tensor.py::"
-                   "test_tensors_stay_hashable_and_compare_by_identity), so the guide's "
-                   "`ops.cast(y_true) == ops.cast(y_pred)` is a Python bool and counts 0; "
-                   "Keras compares values elementwise")
 def test_metric_written_with_eq_like_the_guide():
     metric = CategoricalTruePositivesWithEq()
     metric.update_state(np.array([[1], [2], [0]]), np.eye(3)[[1, 0, 0]])
