@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 version = __version__
 
 # Loaded on first use, to keep `import neuropil` fast.
-_LAZY = ("utils", "datasets", "explain", "data", "applications", "saving", "random")
+_LAZY = ("utils", "datasets", "explain", "data", "applications", "saving", "random", "distribution")
 
 __all__ = ["Input", "Model", "Sequential", "Layer", "InputSpec", "Variable", "KerasTensor",
            "Loss", "Metric", "Optimizer", "__version__", "activations", "backend",

@@ -13,7 +13,7 @@ _FLOATX = "float32"
 _EPSILON = 1e-7
 
 __all__ = ["xp", "floatx", "set_floatx", "epsilon", "set_epsilon", "image_data_format",
-           "standardize_dtype", "get_uid", "clear_session"]
+           "standardize_dtype", "get_uid", "clear_session", "distribution", "set_distribution"]
 
 
 def floatx() -> str:
@@ -65,3 +65,19 @@ def get_uid(prefix: str = "") -> int:
 def clear_session() -> None:
     """Resets the automatic layer names, as ``keras.backend.clear_session()`` does."""
     _UIDS.clear()
+
+
+_DISTRIBUTION = None
+
+
+def distribution():
+    """The data-parallel strategy ``fit`` uses (set by ``neuropil.distribution``), or None.
+
+    It lives here, at the bottom level, so that the training loop can ask for it without
+    importing the optional MPI layer above it."""
+    return _DISTRIBUTION
+
+
+def set_distribution(value) -> None:
+    global _DISTRIBUTION
+    _DISTRIBUTION = value

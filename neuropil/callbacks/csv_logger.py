@@ -39,6 +39,9 @@ class CSVLogger(Callback):
     >>> model.fit(x, y, epochs=5, callbacks=[keras.callbacks.CSVLogger("training.log")])
     """
 
+    # In data-parallel training only rank 0 keeps this callback (one writer per file).
+    writes_files = True
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.sep = separator

@@ -36,6 +36,9 @@ class ModelCheckpoint(MonitorCallback):
     >>> model.fit(x, y, validation_split=0.2, epochs=10, callbacks=[checkpoint])
     """
 
+    # In data-parallel training only rank 0 keeps this callback (one writer per file).
+    writes_files = True
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
                  initial_value_threshold=None):

@@ -50,6 +50,9 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_positive_int, default=32, help="default: 32")
     train.add_argument("--learning-rate", type=float, default=1e-3, help="default: 0.001")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel over the processes of `mpiexec -n N neuropil train "
+                            "--distributed` (needs: pip install \"neuropil[mpi]\")")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
                        help="0 silent, 1 progress bar, 2 one line per epoch (default)")
     train.add_argument("--plot", metavar="PNG", default=None,
@@ -130,6 +133,13 @@ def _train(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     keras.utils.set_random_seed(args.seed)
+    chief = True
+    if args.distributed:
+        from neuropil import distribution
+
+        distribution.set_distribution(distribution.DataParallel())
+        chief = distribution.distribution().is_chief
+        args.verbose = args.verbose if chief else 0
     (x_train, y_train), (x_test, y_test) = _load(args.dataset, args.data)
     epochs = args.epochs or (30 if args.dataset == "digits" else 5)
     model = _build_model(args.model, x_train.shape[1:])
@@ -143,6 +153,8 @@ def _train(args: argparse.Namespace) -> int:
     history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=epochs,
                         validation_split=0.1, verbose=args.verbose)
     seconds = time.perf_counter() - start
+    if not chief:  # every rank trained; rank 0 reports
+        return 0
     if args.plot:
         from neuropil import plot
         plot.history(history, path=args.plot, title=f"{model.name} on {args.dataset}")

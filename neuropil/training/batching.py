@@ -91,6 +91,7 @@ class ArrayBatches:
                                  f"Received: x has {self.size}, {name} has "
                                  f"{num_samples(data, name)}.")
         self.batch_size, self.shuffle = int(batch_size), shuffle
+        self.generator = None  # the shuffling stream; None: the global one
         self.steps = min(steps, self.num_batches) if steps else self.num_batches
 
     @property
@@ -98,7 +99,8 @@ class ArrayBatches:
         return math.ceil(self.size / self.batch_size)
 
     def __iter__(self):
-        order = random.global_generator().permutation(self.size) if self.shuffle else None
+        generator = self.generator or random.global_generator()
+        order = generator.permutation(self.size) if self.shuffle else None
         for step in range(self.steps):
             start = step * self.batch_size
             index = slice(start, start + self.batch_size) if order is None else \

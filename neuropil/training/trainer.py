@@ -10,11 +10,11 @@ import warnings
 
 import numpy as np
 
-from neuropil import optimizers
+from neuropil import backend, optimizers
 from neuropil.autodiff import Tensor, no_grad
 from neuropil.callbacks import CallbackList
 from neuropil.metrics import Mean
-from neuropil.layers.node import flatten_structure
+from neuropil.layers.node import flatten_structure, map_structure
 from neuropil.training.batching import (ArrayBatches, check_finite, num_samples,
                                         split_validation, to_arrays)
 from neuropil.training.compile_utils import CompiledLoss, CompiledMetrics
@@ -98,6 +98,8 @@ class Trainer:
             self._data_loss_tracker.reset_state()
 
     def _logs(self) -> dict:
+        if self._distribution is not None:
+            return self._distributed_logs()
         logs = {"loss": self._loss_tracker.result()}
         if float(self._data_loss_tracker.count.data):
             logs["data_loss"] = self._data_loss_tracker.result()
@@ -118,6 +120,24 @@ class Trainer:
         first = [key for key in first if key in logs]
         # data_loss is ours, reported in the dict form only.
         return first + sorted(key for key in logs if key not in first and key != "data_loss")
+
+    def _distributed_logs(self) -> dict:
+        """The logs over all ranks: every metric's state (totals and counts) summed across
+        ranks for the result, then put back, so each rank keeps accumulating its own."""
+        distribution, self._distribution = self._distribution, None
+        trackers = self.metrics + [self._data_loss_tracker]
+        if self._compiled_loss is not None and self._compiled_loss.built:
+            trackers += [t for t in self._compiled_loss.trackers if t is not None]
+        variables = [v for metric in trackers for v in metric.variables]
+        local = [v.data.copy() for v in variables]
+        try:
+            for variable, summed in zip(variables, distribution.sum_arrays(local)):
+                variable.data[...] = summed
+            return self._logs()
+        finally:
+            for variable, value in zip(variables, local):
+                variable.data[...] = value
+            self._distribution = distribution
 
     # ---- one step ------------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -150,7 +170,10 @@ class Trainer:
             loss.backward()
             # A weight the loss does not reach keeps grad None: the optimizer leaves it alone
             # (no momentum drift, no weight decay), as Keras does, and warns.
-            self.optimizer.apply([w.grad for w in weights], weights)
+            grads = [w.grad for w in weights]
+            if self._distribution is not None:  # sum over ranks of share · local gradient
+                grads = self._distribution.allreduce_gradients(grads, self._gradient_share)
+            self.optimizer.apply(grads, weights)
         return self._track(loss, y, y_pred, sample_weight)
 
     def test_step(self, x, y=None, sample_weight=None) -> dict:
@@ -245,6 +268,11 @@ class Trainer:
         batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle=shuffle,
                                steps=steps_per_epoch)
         verbose = _resolve_verbose(verbose)
+        distribution = self._begin_distributed_fit(x, batches)
+        if distribution is not None and not distribution.is_chief:
+            # Only rank 0 prints and writes files; every rank trains.
+            verbose = 0
+            callbacks = [c for c in callbacks or [] if not getattr(c, "writes_files", False)]
         callback_list = self._callbacks(callbacks, verbose, epochs, batches.steps,
                                         add_history=True)
         self.stop_training = False
@@ -257,7 +285,8 @@ class Trainer:
             for step, (xb, yb, wb) in enumerate(batches):
                 callback_list.on_train_batch_begin(step)
                 wb = _with_class_weight(wb, yb, class_weight)
-                logs = self.train_step(xb, yb, wb)
+                logs = (self.train_step(xb, yb, wb) if distribution is None else
+                        self._distributed_train_step(distribution, xb, yb, wb))
                 callback_list.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
@@ -272,7 +301,43 @@ class Trainer:
             if self.stop_training:
                 break
         callback_list.on_train_end(epoch_logs)
+        self._distribution = None
         return self.history
+
+    # ---- data parallelism (neuropil.distribution) ----------------------------------------
+    _distribution = None
+
+    def _begin_distributed_fit(self, x, batches):
+        """With a distribution set: build the model, start every rank from rank 0's weights,
+        and shuffle alike on every rank. Returns the distribution (or None)."""
+        distribution = backend.distribution()
+        if distribution is None:
+            return None
+        if not self.built:
+            with no_grad():
+                self(map_structure(lambda a: a[:1], x), training=False)
+        distribution.broadcast_variables(self.weights)
+        batches.generator = np.random.default_rng(distribution.common_seed())
+        self._distribution = distribution
+        return distribution
+
+    def _distributed_train_step(self, distribution, x, y, sample_weight) -> dict:
+        """This rank's slice of the global batch, then gradients averaged over all ranks."""
+        start, stop, share = distribution.shard(num_samples(x, "x"))
+        pick = lambda data: map_structure(  # noqa: E731
+            lambda a: None if a is None else a[start:stop], data)
+        self._gradient_share = share
+        try:
+            if stop > start:
+                return self.train_step(pick(x), pick(y), pick(sample_weight))
+            # A global batch smaller than the number of ranks: this rank still joins the
+            # allreduce (with nothing), so that the others do not wait forever.
+            weights = self._trainable_for_step()
+            self.optimizer.apply(distribution.allreduce_gradients(
+                [np.zeros_like(w.data) for w in weights], 0.0), weights)
+            return self._logs()
+        finally:
+            self._gradient_share = None
 
     def _validation_arrays(self, validation_data):
         if validation_data is None:

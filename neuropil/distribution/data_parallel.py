@@ -1,0 +1,108 @@
+"""DataParallel: every process holds the whole model and trains on its slice of each batch.
+
+One step, on each of n processes (ranks):
+1. take the same global batch of B samples (every rank shuffles with the same seed), and
+   keep the rank's contiguous slice of about B / n samples;
+2. forward and backward on that slice: gradients g_r of the slice's mean loss;
+3. one allreduce of all gradients packed in one contiguous buffer, each weighted by its
+   slice's share n_r / B, so every rank gets the gradient of the global batch's mean loss;
+4. the same optimizer update on every rank, so the weights stay identical.
+The result equals one process training with batch B on the same data order (up to float32
+rounding in the sum). BatchNormalization uses each rank's local batch statistics.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["DataParallel"]
+
+
+class DataParallel:
+    """Data parallelism over the processes of an MPI communicator.
+
+    Args:
+        device_mesh, devices: accepted for Keras compatibility (each MPI process is one
+            CPU "device").
+        comm: the mpi4py communicator (default ``MPI.COMM_WORLD``).
+
+    Example (``mpiexec -n 2 python train.py``):
+
+    ```python
+    import neuropil as keras
+    from neuropil import distribution
+    distribution.set_distribution(distribution.DataParallel())
+    model.fit(x, y, batch_size=128)   # each rank trains on 64 samples per step
+    ```
+    """
+
+    def __init__(self, device_mesh=None, devices=None, comm=None):
+        try:
+            from mpi4py import MPI
+        except ImportError as error:
+            raise ImportError('DataParallel needs mpi4py and an MPI library: pip install '
+                              '"neuropil[mpi]"') from error
+        self._mpi = MPI
+        self.comm = comm if comm is not None else MPI.COMM_WORLD
+        self.rank = self.comm.Get_rank()
+        self.num_processes = self.comm.Get_size()
+        self._buffer = None
+
+    @property
+    def is_chief(self) -> bool:
+        """Rank 0 prints progress and writes files."""
+        return self.rank == 0
+
+    # ---- start of fit -----------------------------------------------------------------
+    def broadcast_variables(self, variables) -> None:
+        """Every rank starts from rank 0's values."""
+        for variable in variables:
+            data = np.ascontiguousarray(variable.data)
+            self.comm.Bcast(data, root=0)
+            variable.data[...] = data
+
+    def common_seed(self) -> int:
+        """A seed drawn on rank 0 and shared, so every rank shuffles the data alike."""
+        seed = np.random.default_rng().integers(0, 2**31 - 1) if self.is_chief else None
+        return int(self.comm.bcast(seed, root=0))
+
+    # ---- each step ----------------------------------------------------------------------
+    def shard(self, batch_size: int) -> tuple:
+        """(start, stop) of this rank's slice of a global batch, and its share of it."""
+        bounds = np.linspace(0, batch_size, self.num_processes + 1).round().astype(int)
+        start, stop = int(bounds[self.rank]), int(bounds[self.rank + 1])
+        return start, stop, (stop - start) / batch_size
+
+    def allreduce_gradients(self, grads: list, share: float) -> list:
+        """sum over ranks of share_r · g_r, in one allreduce over one packed buffer."""
+        sizes = [0 if g is None else g.size for g in grads]
+        total = sum(sizes)
+        dtype = next((g.dtype for g in grads if g is not None), np.float32)
+        if self._buffer is None or self._buffer.size != total or self._buffer.dtype != dtype:
+            self._buffer = np.empty(total, dtype)
+        offset = 0
+        for g, size in zip(grads, sizes):
+            if g is not None:
+                np.multiply(g.reshape(-1), share, out=self._buffer[offset:offset + size])
+            offset += size
+        self.comm.Allreduce(self._mpi.IN_PLACE, self._buffer, op=self._mpi.SUM)
+        out, offset = [], 0
+        for g, size in zip(grads, sizes):
+            out.append(None if g is None else
+                       self._buffer[offset:offset + size].reshape(g.shape).copy())
+            offset += size
+        return out
+
+    def sum_arrays(self, arrays: list) -> list:
+        """Element-wise sums across ranks (metric states), in one allreduce."""
+        flat = np.concatenate([np.asarray(a, np.float64).reshape(-1) for a in arrays]) \
+            if arrays else np.zeros(0)
+        self.comm.Allreduce(self._mpi.IN_PLACE, flat, op=self._mpi.SUM)
+        out, offset = [], 0
+        for a in arrays:
+            size = np.size(a)
+            out.append(flat[offset:offset + size].reshape(np.shape(a)))
+            offset += size
+        return out
+
+    def __repr__(self) -> str:
+        return f"<DataParallel rank {self.rank} of {self.num_processes}>"
