@@ -22,6 +22,8 @@ LEVELS = {
 
 # Documented exceptions: (importing file, imported top-level name) -> why.
 ALLOWED_UPWARD = {
+    ("neuropil/training/trainer.py", "explain"):
+        "fit(diagnose=True) calls explain.diagnose, imported inside fit only when asked for",
     ("neuropil/autodiff/tensor.py", "ops"):
         "Tensor's operator sugar (a + b, a @ b) calls ops lazily inside the method body",
     ("neuropil/models/model.py", "saving"):

@@ -34,6 +34,7 @@ _loss_holders = weakref.WeakSet()
 
 
 class Layer:
+    _in_call = False  # True while this layer's own call() runs (no weights may be made then)
     """Base class of all layers.
 
     Args:
@@ -169,8 +170,10 @@ class Layer:
             training = _training_context[-1]
         _training_context.append(training)
         try:
+            self._in_call = True
             outputs = self.call(inputs, *args[1:], **self._call_kwargs(training, kwargs))
         finally:
+            self._in_call = False
             _training_context.pop()
             if outermost:
                 _call_entry.pop()
@@ -239,6 +242,12 @@ class Layer:
             regularizer: optional penalty added to ``layer.losses``.
             name: its name; the path is ``layer_name/name``.
         """
+        if self._in_call:
+            raise ValueError(
+                f'Layer "{self.name}" ({type(self).__name__}) tried to create a weight '
+                f"{name or ''!s} in call(): a new weight would be made at every call. As in "
+                "Keras, create weights in build(self, input_shape) (or __init__) with "
+                "self.add_weight(...), and only use them in call().")
         dtype = backend.standardize_dtype(dtype or self._dtype)
         if initializer is None:
             initializer = "glorot_uniform" if np.dtype(dtype).kind == "f" else "zeros"

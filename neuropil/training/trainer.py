@@ -231,7 +231,7 @@ class Trainer:
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
+            validation_batch_size=None, validation_freq=1, diagnose=False):
         """Trains the model for ``epochs`` passes over the data.
 
         Args:
@@ -252,6 +252,9 @@ class Trainer:
             validation_batch_size: batch size for validation (default ``batch_size``).
             validation_freq: validate when the epoch number (from 1, counting
                 ``initial_epoch``) is a multiple of this int, or in this list.
+            diagnose: beyond Keras: when training ends, set ``history.diagnosis`` to
+                ``neuropil.explain.diagnose(history)`` and print its verdict (unless
+                ``verbose=0``).
 
         Returns:
             A ``History`` whose ``.history`` maps "loss", each metric and their "val_"
@@ -302,6 +305,14 @@ class Trainer:
                 break
         callback_list.on_train_end(epoch_logs)
         self._distribution = None
+        if diagnose:
+            # NOTE: explain is level 8, imported only when asked for (tools/levels.py).
+            from neuropil.explain import diagnose as diagnose_history
+            self.history.diagnosis = diagnose_history(self.history)
+            if verbose:
+                reasons = self.history.diagnosis.reasons
+                print(f"Diagnosis: {self.history.diagnosis.verdict}"
+                      + (f" - {reasons[0]}" if reasons else ""))
         return self.history
 
     # ---- data parallelism (neuropil.distribution) ----------------------------------------

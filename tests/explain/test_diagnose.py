@@ -151,3 +151,20 @@ def test_the_diagnose_callback_prints_when_fit_ends():
     model.fit(x, x[:, :1] * 2, epochs=4, verbose=0, callbacks=[callback])
     assert callback.diagnosis is not None and printed == [str(callback.diagnosis)]
     assert printed[0].startswith("Diagnosis: ")
+
+
+def test_fit_diagnose_flag_attaches_and_prints_the_verdict(capsys):
+    import numpy as np
+
+    import neuropil as keras
+
+    x = np.random.default_rng(0).standard_normal((64, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(x, x[:, :1], epochs=4, validation_split=0.25, verbose=2,
+                        diagnose=True)
+    assert history.diagnosis.verdict in {"underfitting", "overfitting", "good fit",
+                                         "still improving", "diverging", "not learning"}
+    assert "Diagnosis: " + history.diagnosis.verdict in capsys.readouterr().out
+    quiet = model.fit(x, x[:, :1], epochs=1, verbose=0, diagnose=True)
+    assert quiet.diagnosis is not None and capsys.readouterr().out == ""

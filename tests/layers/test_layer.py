@@ -95,3 +95,13 @@ def test_ops_compose_inside_call():
             return ops.square(inputs)
 
     np.testing.assert_array_equal(np.asarray(Square()(np.array([2.0, -3.0], "float32"))), [4, 9])
+
+
+def test_creating_a_weight_in_call_says_where_to_move_it():
+    class Sloppy(keras.layers.Layer):
+        def call(self, inputs):
+            w = self.add_weight(shape=(inputs.shape[-1],), initializer="ones", name="w")
+            return inputs * w
+
+    with pytest.raises(ValueError, match=r'"sloppy.*".*create a weight w in call\(\).*build'):
+        Sloppy()(np.ones((2, 3), "float32"))
