@@ -217,10 +217,15 @@ def reduce_weighted(values: Tensor, sample_weight, reduction, mask=None):
     weight = None
     if sample_weight is not None:
         weight = np.asarray(sample_weight, dtype=values.dtype)
-        while weight.ndim > values.ndim:
+        while weight.ndim > values.ndim and weight.shape[-1] == 1:
             weight = weight.squeeze(-1)
         while weight.ndim < values.ndim:
             weight = weight[..., None]
+        if weight.ndim != values.ndim or any(w not in (1, v) for w, v in
+                                             zip(weight.shape, values.shape)):
+            raise ValueError(f"`sample_weight` of shape {np.shape(sample_weight)} does not "
+                             f"fit the per-sample losses of shape {values.shape}: pass one "
+                             f"weight per sample, shape {values.shape[:1]}.")
     if mask is not None:
         mask = np.asarray(mask, bool).reshape(values.shape)
         kept = int(mask.sum())

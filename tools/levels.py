@@ -32,6 +32,9 @@ ALLOWED_UPWARD = {
     ("neuropil/models/__init__.py", "saving"):
         "keras.models.load_model / save_model / model_from_json are thin wrappers that "
         "import neuropil.saving when called",
+    ("neuropil/callbacks/backup_and_restore.py", "saving"):
+        "BackupAndRestore writes its state file with saving.atomic (temporary file, fsync, "
+        "rename, directory fsync), imported inside the methods that write",
     ("neuropil/models/sequential.py", "saving"):
         "Sequential.get_config / from_config name each layer's class through the saving "
         "registry (registered custom layers included), imported inside the methods",

@@ -2,29 +2,21 @@
 ``weights`` and ``input_shape``, making the input, the classifier top or pooling."""
 from __future__ import annotations
 
-import os
 import warnings
 
 from neuropil import activations, layers
+from neuropil.applications.pretrained import check_weights_argument, load_into
 from neuropil.layers.node import KerasTensor
 
 __all__ = ["check_weights", "obtain_input_shape", "image_input", "classifier_or_pooling",
            "load_weights"]
 
 
-def check_weights(builder: str, weights, include_top: bool, classes: int) -> None:
-    """``None`` or a local file path; "imagenet" would need a download neuropil cannot do."""
-    if weights == "imagenet":
-        raise ValueError(
-            f"{builder}(weights='imagenet'): neuropil has no download of pretrained weights "
-            "(it works offline and never fetches model files). Pass weights=None for random "
-            "initialization, or the local path of a weights file saved for this architecture "
-            "(`.weights.h5` or `.keras`), e.g. weights='resnet50.weights.h5'.")
-    if weights is not None and not (isinstance(weights, (str, os.PathLike)) and
-                                    os.path.isfile(weights)):
-        raise ValueError(f"{builder}: the `weights` argument should be either `None` (random "
-                         "initialization) or the path to the weights file to be loaded. "
-                         f"Received: weights={weights!r} (no such file)")
+def check_weights(builder: str, weights, include_top: bool, classes: int,
+                  safetensors: bool = False) -> None:
+    """``None``, a name of weights shipped for ``builder`` or a local file path (see
+    pretrained.py); "imagenet" would need a download neuropil cannot do."""
+    check_weights_argument(builder, weights, safetensors=safetensors)
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
         raise ValueError(f"{builder}: `classes` must be a positive integer. Received: "
                          f"classes={classes!r}")
@@ -80,7 +72,5 @@ def classifier_or_pooling(x, include_top: bool, pooling, classes: int,
     return x
 
 
-def load_weights(model, weights):
-    if weights is not None:
-        model.load_weights(weights)
-    return model
+def load_weights(model, weights, safetensors_loader=None):
+    return load_into(model, weights, safetensors_loader)

@@ -9,13 +9,15 @@ gives the same 28×28×6 feature maps as the original's 'valid' convolution of a
 from __future__ import annotations
 
 from neuropil import layers
+from neuropil.applications.pretrained import (SHIPPED, check_shipped_fits,
+                                              check_weights_argument, load_into)
 from neuropil.models import Sequential
 
 __all__ = ["LeNet5"]
 
 
 def LeNet5(input_shape=(28, 28, 1), classes=10, activation="relu", pooling="max",
-           classifier_activation="softmax", include_top=True, name="lenet5"):
+           classifier_activation="softmax", include_top=True, weights=None, name="lenet5"):
     """Builds LeNet-5 as a Sequential model (61,706 weights for 28×28×1 input, 10 classes).
 
     Args:
@@ -28,15 +30,22 @@ def LeNet5(input_shape=(28, 28, 1), classes=10, activation="relu", pooling="max"
         classifier_activation: of the output layer; ``None`` returns logits.
         include_top: whether to add the three dense layers (otherwise the model ends with
             the flattened 5×5×16 features).
+        weights: ``None`` (random initialization), ``"mnist_0to4"`` (the convolutional
+            base shipped with neuropil, trained on MNIST digits 0-4: needs
+            ``include_top=False`` and ``input_shape=(28, 28, 1)``), or the path of a
+            ``.weights.h5`` / ``.keras`` file saved from this architecture.
         name: the model's name.
 
     Returns:
-        An unbuilt-free ``keras.Sequential`` model (built, since the input shape is known).
+        A built ``keras.Sequential`` model (the input shape is known).
 
     Example:
     >>> model = keras.applications.LeNet5()
     >>> model.count_params()
     61706
+    >>> base = keras.applications.LeNet5(include_top=False, weights="mnist_0to4")
+    >>> base.output_shape
+    (None, 400)
     """
     if pooling not in ("average", "max"):
         raise ValueError(f"LeNet5: `pooling` must be 'average' or 'max'. "
@@ -49,6 +58,10 @@ def LeNet5(input_shape=(28, 28, 1), classes=10, activation="relu", pooling="max"
     if height is not None and width is not None and min(height, width) < 28:
         raise ValueError(f"LeNet5: the input must be at least 28×28. Received: "
                          f"input_shape={input_shape}")
+    check_weights_argument("LeNet5", weights)
+    if weights in SHIPPED:
+        check_shipped_fits("LeNet5", weights, include_top, input_shape,
+                           activation=activation, pooling=pooling)
     pool = layers.AveragePooling2D if pooling == "average" else layers.MaxPooling2D
     first_padding = "same" if (height, width) == (28, 28) else "valid"
     stack = [
@@ -65,4 +78,4 @@ def LeNet5(input_shape=(28, 28, 1), classes=10, activation="relu", pooling="max"
             layers.Dense(84, activation=activation, name="fc2"),
             layers.Dense(classes, activation=classifier_activation, name="predictions"),
         ]
-    return Sequential(stack, name=name)
+    return load_into(Sequential(stack, name=name), weights)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from neuropil import layers
 from neuropil.applications._common import (check_weights, classifier_or_pooling, image_input,
                                            load_weights, obtain_input_shape)
+from neuropil.applications.torchvision_weights import load_torchvision_resnet18
 from neuropil.models import Functional
 
 __all__ = ["ResNet20", "ResNet18", "ResNet50"]
@@ -131,7 +132,13 @@ def ResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None
              pooling=None, classes=1000, classifier_activation="softmax", name="resnet18"):
     """ResNet-18 in torchvision's layout (11,689,512 trainable weights for 1000 classes).
 
-    Arguments as ``ResNet50``. The stem is a 7x7 convolution with stride 2 (no bias) and a
+    Arguments as ``ResNet50``, and ``weights`` may also be a ``.safetensors`` file of
+    torchvision's ``resnet18`` state dict (``conv1.weight``, ``bn1.running_mean``,
+    ``layer1.0.conv1.weight``, ..., ``fc.weight``), converted layer by layer with a shape
+    check (conv kernels OIHW -> HWIO, ``fc`` (out, in) -> (in, out)); it needs
+    ``pip install safetensors``. Pickled ``.pth`` / ``.pt`` files are refused.
+
+    The stem is a 7x7 convolution with stride 2 (no bias) and a
     3x3 max pooling with stride 2, then 4 stages of 2 basic blocks (64, 128, 256, 512
     filters; stages 2-4 start with stride 2 and a projection shortcut).
     """
@@ -141,6 +148,7 @@ def ResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None
         x = _basic_stack(x, 256, 2, name="conv4", bn=_TORCH_BN)
         return _basic_stack(x, 512, 2, name="conv5", bn=_TORCH_BN)
     return _imagenet_resnet("ResNet18", stacks, use_bias=False, bn=_TORCH_BN,
+                            safetensors_loader=load_torchvision_resnet18,
                             **_arguments(locals()))
 
 
@@ -151,9 +159,11 @@ def _arguments(local_vars: dict) -> dict:
 
 
 def _imagenet_resnet(builder, stacks, use_bias, bn, include_top, weights, input_tensor,
-                     input_shape, pooling, classes, classifier_activation, name):
+                     input_shape, pooling, classes, classifier_activation, name,
+                     safetensors_loader=None):
     """Keras's ``ResNet``: padded 7x7/2 stem, padded 3x3/2 max pooling, the stacks, top."""
-    check_weights(builder, weights, include_top, classes)
+    check_weights(builder, weights, include_top, classes,
+                  safetensors=safetensors_loader is not None)
     if input_tensor is not None and input_shape is None:
         input_shape = input_tensor.shape[1:]
     input_shape = obtain_input_shape(builder, input_shape, default_size=224, min_size=32,
@@ -167,7 +177,7 @@ def _imagenet_resnet(builder, stacks, use_bias, bn, include_top, weights, input_
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
     x = stacks(x)
     x = classifier_or_pooling(x, include_top, pooling, classes, classifier_activation)
-    return load_weights(Functional(inputs, x, name=name), weights)
+    return load_weights(Functional(inputs, x, name=name), weights, safetensors_loader)
 
 
 # ---- ResNet-20: the CIFAR-10 network ------------------------------------------------------

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import warnings
 import zipfile
 
 import numpy as np
 
+from neuropil.backend import random
 from neuropil.callbacks.callback import Callback
+from neuropil.random import SeedGenerator
 
 __all__ = ["BackupAndRestore"]
 
@@ -22,9 +23,13 @@ class BackupAndRestore(Callback):
     after an interruption (an exception, a killed process) starts where the backup was made.
 
     The state is the model's weights, the optimizer's variables (step count, learning
-    rate, momentum and the like) and the number of finished epochs. It is one NumPy
-    ``.npz`` file in ``backup_dir`` (nothing pickled), written to a temporary file and
-    renamed into place, so a crash while saving leaves the previous backup whole. When fit
+    rate, momentum and the like), the number of finished epochs and the random state
+    (neuropil's global generator, which shuffles, and each layer's own stream, e.g.
+    Dropout's), so that with ``save_freq="epoch"`` a resumed run ends with the same weights,
+    bit for bit, as one never interrupted. It is one NumPy ``.npz`` file in ``backup_dir``
+    (nothing pickled; the generator states are JSON), written to a temporary file, synced
+    to disk and renamed into place, so a crash or kill while saving leaves the previous
+    backup whole. When fit
     ends normally the backup is deleted (see ``delete_checkpoint``). The model must be the
     same as the one backed up; when fit resumes, ``initial_epoch`` is replaced by the
     backed-up epoch and the history holds only the epochs run after resuming.
@@ -68,7 +73,7 @@ class BackupAndRestore(Callback):
         except _LOAD_ERRORS:
             if not (self.double_checkpoint and os.path.exists(self._prev_state_path)):
                 raise
-            shutil.copyfile(self._prev_state_path, self._state_path)
+            _copy_atomically(self._prev_state_path, self._state_path)
             self._load()
 
     def _load(self) -> None:
@@ -88,6 +93,7 @@ class BackupAndRestore(Callback):
             slots = [state[f"optimizer/{i}"] for i in range(metadata["optimizer_variables"])]
         self._restore_optimizer(slots)  # first: creating its slots may take a step
         self.model.set_weights(weights)
+        self._restore_random(metadata.get("random"))
         self._current_epoch = metadata["epoch"]
         self.model._initial_epoch = metadata["epoch"]
 
@@ -110,6 +116,23 @@ class BackupAndRestore(Callback):
             return
         for variable, value in zip(optimizer.variables, values):
             variable.assign(value)
+
+    def _restore_random(self, states) -> None:
+        if states is None:  # a backup written before random states were saved
+            return
+        streams = _random_streams(self.model)
+        if len(streams) != len(states) or any(
+                isinstance(stream, SeedGenerator) != ("seed_generator" in state)
+                for stream, state in zip(streams, states)):
+            warnings.warn(f"BackupAndRestore: the model's {len(streams) - 1} layer random "
+                          f"streams do not match the {len(states) - 1} backed up; the "
+                          "random state is not restored.", stacklevel=3)
+            return
+        for stream, state in zip(streams, states):
+            if isinstance(stream, SeedGenerator):
+                stream.state.assign(np.array(state["seed_generator"], np.int64))
+            else:
+                stream.bit_generator.state = state
 
     # ---- backing up -------------------------------------------------------------------
     def on_epoch_begin(self, epoch, logs=None):
@@ -142,30 +165,65 @@ class BackupAndRestore(Callback):
     def _save(self) -> None:
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(self._state_path):
-            shutil.copyfile(self._state_path, self._prev_state_path)
+            _copy_atomically(self._state_path, self._prev_state_path)
         weights = self.model.get_weights()
         optimizer = getattr(self.model, "optimizer", None)
         slots = [np.array(v.data) for v in optimizer.variables] if optimizer is not None else []
         metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen,
-                    "model_weights": len(weights), "optimizer_variables": len(slots)}
+                    "model_weights": len(weights), "optimizer_variables": len(slots),
+                    "random": [_state_of(s) for s in _random_streams(self.model)]}
         arrays = {"metadata": np.array(json.dumps(metadata))}
         arrays.update((f"model/{i}", w) for i, w in enumerate(weights))
         arrays.update((f"optimizer/{i}", v) for i, v in enumerate(slots))
-        temporary = self._state_path + ".tmp"
-        with open(temporary, "wb") as f:  # a file object, so savez adds no ".npz"
-            np.savez(f, **arrays)
-        os.replace(temporary, self._state_path)
+        # NOTE: saving is level 8, imported here only (tools/levels.py); savez is given a
+        # file object, so it adds no ".npz".
+        from neuropil.saving import atomic
+        atomic.write_with(self._state_path, lambda file: np.savez(file, **arrays))
 
     def on_train_end(self, logs=None):
         if not self.delete_checkpoint:
             return
         # NOTE: Keras deletes the whole backup_dir; only this callback's files are removed
         # here, and the folder only if nothing else is left in it.
-        for path in (self._state_path, self._prev_state_path, self._state_path + ".tmp"):
+        # A temporary file is left over only when a save was killed midway.
+        leftovers = [os.path.join(self.backup_dir, name) for name in os.listdir(self.backup_dir)
+                     if name.startswith(f".{_STATE_FILE}") and name.endswith(".tmp")] \
+            if os.path.isdir(self.backup_dir) else []
+        for path in [self._state_path, self._prev_state_path] + leftovers:
             if os.path.exists(path):
                 os.remove(path)
         if os.path.isdir(self.backup_dir) and not os.listdir(self.backup_dir):
             os.rmdir(self.backup_dir)
+
+
+def _random_streams(model) -> list:
+    """neuropil's global generator (shuffling), then each layer's own streams in a fixed
+    walk order over the model's layers: NumPy generators (Dropout, noise, augmentation) and
+    ``keras.random.SeedGenerator``s (custom layers)."""
+    streams, layers, stack = [random.global_generator()], [], [model]
+    while stack:
+        layer = stack.pop()
+        if any(layer is seen for seen in layers):
+            continue
+        layers.append(layer)
+        streams += [v for v in vars(layer).values()
+                    if isinstance(v, (np.random.Generator, SeedGenerator))]
+        stack.extend(reversed(layer._sublayers()))
+    return streams
+
+
+def _state_of(stream) -> dict:
+    """A JSON-able state: the bit generator's dict of ints, or a SeedGenerator's
+    [seed, counter]."""
+    if isinstance(stream, SeedGenerator):
+        return {"seed_generator": [int(v) for v in stream.state.data]}
+    return stream.bit_generator.state
+
+
+def _copy_atomically(source, target) -> None:
+    from neuropil.saving import atomic
+    with open(source, "rb") as file:
+        atomic.write_bytes(target, file.read())
 
 
 def _same_shapes(variables, values) -> bool:

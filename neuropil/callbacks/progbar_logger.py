@@ -64,7 +64,7 @@ class ProgbarLogger(Callback):
         self._finish(logs)
 
     def on_train_begin(self, logs=None):
-        self._in_fit = True
+        self._in_fit, self._discovered = True, None
 
     def on_train_end(self, logs=None):
         self._in_fit = False
@@ -96,7 +96,12 @@ class ProgbarLogger(Callback):
     # ---- drawing ---------------------------------------------------------------------
     _started = None
 
+    _discovered = None  # steps counted in an epoch of data of unknown length
+
     def _start(self, steps):
+        # As Keras: data of unknown length shows "12/Unknown" until its first epoch ends; the
+        # count found then is the total of the next epochs.
+        steps = steps or self._discovered
         self._steps, self._started, self._seen = steps, time.perf_counter(), 0
         self._bar = None
         if self.verbose == 1:
@@ -108,7 +113,8 @@ class ProgbarLogger(Callback):
             # Only the counter and the bar are tqdm's; time and metrics are ours, in Keras's
             # words ("3s 2ms/step - loss: ..."), carried in the description field.
             self._bar = tqdm(total=steps, file=self._out, leave=True, ascii=" ━",
-                             bar_format=f"{{n_fmt:>{width}}}/{{total_fmt}} {{bar:20}} {{desc}}",
+                             bar_format=f"{{n_fmt:>{width}}}/{{total_fmt}} {{bar:20}} {{desc}}"
+                             if steps else "{n_fmt:>7}/Unknown {desc}",
                              mininterval=0.1)
 
     def _status(self, step, logs, finished):
@@ -130,6 +136,8 @@ class ProgbarLogger(Callback):
         if self._started is None:
             return
         steps = self._steps or self._seen
+        if not self._steps and self._in_fit:
+            self._discovered = self._seen
         if self._bar is not None:
             self._bar.set_description_str(self._status(steps, logs, True), refresh=False)
             self._bar.close()

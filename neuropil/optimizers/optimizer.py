@@ -97,10 +97,16 @@ class Optimizer:
                             f"{self._schedule!r}, so it is not settable (received "
                             f"{value!r}). Assign another schedule, or create the optimizer "
                             "with a float `learning_rate` to set it by hand.")
-        value = float(np.asarray(getattr(value, "data", value)))
-        if value < 0:
-            raise ValueError(f"{type(self).__name__}: learning_rate must be >= 0. "
-                             f"Received: learning_rate={value}")
+        received = value
+        try:
+            value = float(np.asarray(getattr(value, "data", value)))
+        except (TypeError, ValueError):
+            raise TypeError(f"{type(self).__name__}: learning_rate must be a float, a "
+                            "LearningRateSchedule or a callable. Received: "
+                            f"learning_rate={received!r}") from None
+        if not value >= 0 or value == float("inf"):
+            raise ValueError(f"{type(self).__name__}: learning_rate must be >= 0 and "
+                             f"finite. Received: learning_rate={value}")
         self._schedule = None
         self._learning_rate.data[...] = value
 

@@ -142,7 +142,11 @@ def _read(archive: zipfile.ZipFile, name: str, filepath) -> bytes:
                          f"stores {info.compress_size}; refusing a potential "
                          "decompression bomb.")
     try:
-        return archive.read(name)
+        # NOTE: not archive.read(name): it inflates up to 2 GiB in one go before cutting
+        # to the declared size, so a header that lies about the size would still cost that
+        # much memory; read(n) inflates at most n bytes (the CRC then fails).
+        with archive.open(info) as member:
+            return member.read(info.file_size)
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error) as error:
         raise ValueError(f"{filepath}: cannot read {name} ({error}); the file is damaged "
                          "or truncated.") from error

@@ -3,6 +3,9 @@
 The bytes go to a temporary file in the target's directory (same file system), which is
 renamed over the target only when complete (``os.replace`` is atomic): a crash, an
 exception or Ctrl-C mid-save leaves any previous file untouched and no temporary file.
+The data is synced to disk before the rename and the directory after it, so a power cut
+cannot leave the new name pointing at missing data (a SIGKILL mid-save may leave a
+``.<name>.*.tmp`` file behind, never a damaged target).
 """
 from __future__ import annotations
 
@@ -23,12 +26,35 @@ def write_with(filepath, write) -> None:
         with os.fdopen(fd, "wb") as file:
             write(file)
             file.flush()
+            # mkstemp makes the file private (0600); give it the mode open() would have.
+            os.fchmod(file.fileno(), 0o666 & ~_umask())
             os.fsync(file.fileno())
         os.replace(tmp, filepath)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+    _sync_directory(directory)
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+def _sync_directory(directory) -> None:
+    """Makes a rename in ``directory`` durable (where the OS allows opening directories)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. Windows: directories cannot be opened; NTFS journals renames
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a directory; the rename itself is done
+    finally:
+        os.close(fd)
 
 
 def write_bytes(filepath, data: bytes) -> None:

@@ -15,8 +15,9 @@ from neuropil.autodiff import Tensor, no_grad
 from neuropil.callbacks import CallbackList
 from neuropil.metrics import Mean
 from neuropil.layers.node import flatten_structure, map_structure
-from neuropil.training.batching import (ArrayBatches, check_finite, num_samples,
-                                        split_validation, to_arrays)
+from neuropil.training.batching import (ArrayBatches, IterableBatches, check_finite,
+                                        is_batch_source, num_samples, split_validation,
+                                        to_arrays)
 from neuropil.training.compile_utils import CompiledLoss, CompiledMetrics
 
 __all__ = ["Trainer"]
@@ -235,20 +236,30 @@ class Trainer:
         """Trains the model for ``epochs`` passes over the data.
 
         Args:
-            x, y: inputs and targets (NumPy arrays, or lists / dicts of arrays).
-            batch_size: samples per gradient step (default 32).
+            x, y: inputs and targets (NumPy arrays, or lists / dicts of arrays); or ``x``
+                alone as data that comes in batches, ``y`` then None: a generator or other
+                iterable yielding ``(x, y)`` or ``(x, y, sample_weight)`` tuples, a list of
+                such tuples, a ``keras.utils.PyDataset`` or the dataset of
+                ``keras.utils.image_dataset_from_directory``. Each batch is checked as it
+                arrives (finite values; the input shape on the first batch).
+            batch_size: samples per gradient step (default 32); leave it None for data that
+                comes in batches (a value given is ignored, with a warning).
             epochs: the epoch to stop at (``epochs - initial_epoch`` epochs are run).
             verbose: 0 silent, 1 progress bar, 2 one line per epoch; ``"auto"`` is 1 on a
                 terminal and 2 otherwise.
             callbacks: list of ``keras.callbacks.Callback``.
             validation_split: fraction of the data (the last samples, before shuffling)
                 held out for validation.
-            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``.
-            shuffle: reshuffle the training data every epoch.
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``,
+                or data that comes in batches, like ``x``.
+            shuffle: reshuffle the training data every epoch (a sized ``PyDataset``: the
+                batch order; ignored for generators and other iterables).
             class_weight: ``{class: weight}`` to weight the loss per class.
             sample_weight: per-sample loss weights.
             initial_epoch: epoch to start from (to resume training).
-            steps_per_epoch, validation_steps: limit the batches per epoch / validation.
+            steps_per_epoch, validation_steps: batches per epoch / per validation. Needed to
+                end the epochs of an endless generator; with a number of steps, a generator
+                is not restarted: each epoch continues where the previous one stopped.
             validation_batch_size: batch size for validation (default ``batch_size``).
             validation_freq: validate when the epoch number (from 1, counting
                 ``initial_epoch``) is a multiple of this int, or in this list.
@@ -260,16 +271,33 @@ class Trainer:
             A ``History`` whose ``.history`` maps "loss", each metric and their "val_"
             versions to one value per epoch.
         """
+        for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"fit(): `{name}` must be an integer. Received: "
+                                f"{name}={value!r}")
+        if steps_per_epoch is not None and (not isinstance(steps_per_epoch, (int, np.integer))
+                                            or steps_per_epoch < 1):
+            raise ValueError("fit(): `steps_per_epoch` must be a positive integer or None. "
+                             f"Received: steps_per_epoch={steps_per_epoch!r}")
+        _should_validate(0, validation_freq)  # checks its type and value before training
         self._assert_compiled("fit")
-        x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
-        self._check_data(x, y, sample_weight, "fit")
-        if validation_data is None and validation_split:
-            (x, y, sample_weight), validation_data = split_validation(x, y, sample_weight,
-                                                                      validation_split)
-        validation = self._validation_arrays(validation_data)
-        batch_size = _default_batch_size(batch_size)
-        batches = ArrayBatches(x, y, sample_weight, batch_size, shuffle=shuffle,
-                               steps=steps_per_epoch)
+        if is_batch_source(x):
+            if validation_split and validation_data is None:
+                raise ValueError("`validation_split` is only supported for NumPy arrays. "
+                                 f"Received: x of type {type(x).__name__}. Pass "
+                                 "`validation_data` (e.g. another generator) instead.")
+            batches = self._batch_source(x, y, sample_weight, batch_size, steps_per_epoch,
+                                         "fit", shuffle=shuffle)
+        else:
+            x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
+            self._check_data(x, y, sample_weight, "fit")
+            if validation_data is None and validation_split:
+                (x, y, sample_weight), validation_data = split_validation(
+                    x, y, sample_weight, validation_split)
+            batches = ArrayBatches(x, y, sample_weight, _default_batch_size(batch_size),
+                                   shuffle=shuffle, steps=steps_per_epoch)
+        validation = self._validation_batches(validation_data, validation_batch_size or
+                                              batch_size, validation_steps)
         verbose = _resolve_verbose(verbose)
         distribution = self._begin_distributed_fit(x, batches)
         if distribution is not None and not distribution.is_chief:
@@ -283,6 +311,12 @@ class Trainer:
         initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
         epoch_logs: dict = {}
         for epoch in range(initial_epoch, epochs):
+            if batches.exhausted:  # a generator used up by the previous epochs
+                warnings.warn("Your input ran out of data; interrupting training before "
+                              f"epoch {epoch + 1}/{epochs}. Make sure that your generator can "
+                              "generate at least `steps_per_epoch * epochs` batches.",
+                              stacklevel=2)
+                break
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
             for step, (xb, yb, wb) in enumerate(batches):
@@ -293,12 +327,10 @@ class Trainer:
                 callback_list.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
+            batches.end_epoch()
             epoch_logs = self._logs()
             if validation is not None and _should_validate(epoch, validation_freq):
-                val_logs = self._run_evaluation(*validation, _default_batch_size(
-                                                validation_batch_size or batch_size),
-                                                validation_steps,
-                                                callback_list)
+                val_logs = self._run_evaluation(validation, callback_list)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -324,6 +356,9 @@ class Trainer:
         distribution = backend.distribution()
         if distribution is None:
             return None
+        if not isinstance(batches, ArrayBatches):
+            raise ValueError("Data-parallel training (neuropil.distribution) needs NumPy "
+                             f"arrays; received x of type {type(x).__name__}.")
         if not self.built:
             with no_grad():
                 self(map_structure(lambda a: a[:1], x), training=False)
@@ -350,9 +385,36 @@ class Trainer:
         finally:
             self._gradient_share = None
 
-    def _validation_arrays(self, validation_data):
+    def _batch_source(self, x, y, sample_weight, batch_size, steps, where, shuffle=False,
+                      for_predict=False) -> IterableBatches:
+        """Batches from a generator, iterable or PyDataset, with Keras's argument rules."""
+        for name, value, what in (("y", y, "the targets"),
+                                  ("sample_weight", sample_weight, "the sample weights")):
+            if value is not None:
+                raise ValueError(f"{where}(): when `x` is a {type(x).__name__} (data that comes "
+                                 f"in batches), `{name}` should not be passed. Instead, {what} "
+                                 "should be included in each batch: (x, y) or (x, y, "
+                                 "sample_weight).")
+        if batch_size is not None:
+            # NOTE: Keras 3 ignores it silently; a warning tells a learner why it has no effect.
+            warnings.warn(f"{where}(): `batch_size={batch_size}` is ignored because `x` is a "
+                          f"{type(x).__name__}, which makes its own batches. Leave "
+                          "batch_size unset for generators and datasets.", stacklevel=3)
+        return IterableBatches(x, steps, shuffle=shuffle, for_predict=for_predict,
+                               where="x", check_inputs=self._check_input_shape)
+
+    def _validation_batches(self, validation_data, batch_size, steps):
+        """validation_data -> a batches object made once and reused every epoch (so that a
+        generator with ``validation_steps`` is consumed across epochs, as in Keras)."""
         if validation_data is None:
             return None
+        if is_batch_source(validation_data):
+            return IterableBatches(validation_data, steps, where="validation_data",
+                                   check_inputs=self._check_input_shape)
+        return ArrayBatches(*self._validation_arrays(validation_data),
+                            _default_batch_size(batch_size), steps=steps)
+
+    def _validation_arrays(self, validation_data):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("`validation_data` must be a tuple (x_val, y_val) or (x_val, "
                              "y_val, val_sample_weight). Received: "
@@ -365,6 +427,8 @@ class Trainer:
     def _check_data(self, x, y, sample_weight, where: str) -> None:
         if x is None:
             raise ValueError(f"{where}(): `x` is required.")
+        for name, data in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+            _check_numeric(data, name, where)
         n = num_samples(x, "x")
         if y is not None and num_samples(y, "y") != n:
             raise ValueError(f"{where}(): `x` and `y` must have the same number of samples. "
@@ -381,6 +445,9 @@ class Trainer:
             return
         if hasattr(self, "_flatten_inputs"):  # functional: lists, dicts by name
             arrays = self._flatten_inputs(x)
+        elif isinstance(x, dict):
+            raise ValueError(f'Model "{self.name}" takes its input as an array (or a list of '
+                             f"arrays), not a dict. Received: a dict with keys {list(x)}.")
         else:
             arrays = [a for a in (x if isinstance(x, (list, tuple)) else [x])]
         if len(arrays) != len(expected):
@@ -402,18 +469,23 @@ class Trainer:
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """The loss and metrics on the given data, in inference mode.
 
+        ``x`` may be arrays (with ``y``) or data that comes in batches, as in ``fit()``;
+        ``steps`` limits the batches (needed for an endless generator).
+
         Returns:
             The loss (a float) when there are no metrics, else ``[loss, metric, ...]``
             (see ``metrics_names``), or a dict when ``return_dict=True``.
         """
         self._assert_compiled("evaluate")
-        x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
-        self._check_data(x, y, sample_weight, "evaluate")
-        verbose = _resolve_verbose(verbose)
-        batch_size = _default_batch_size(batch_size)
-        steps_total = ArrayBatches(x, y, sample_weight, batch_size, steps=steps).steps
-        callback_list = self._callbacks(callbacks, verbose, 1, steps_total)
-        logs = self._run_evaluation(x, y, sample_weight, batch_size, steps, callback_list)
+        if is_batch_source(x):
+            batches = self._batch_source(x, y, sample_weight, batch_size, steps, "evaluate")
+        else:
+            x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
+            self._check_data(x, y, sample_weight, "evaluate")
+            batches = ArrayBatches(x, y, sample_weight, _default_batch_size(batch_size),
+                                   steps=steps)
+        callback_list = self._callbacks(callbacks, _resolve_verbose(verbose), 1, batches.steps)
+        logs = self._run_evaluation(batches, callback_list)
         return self._format_result(logs, return_dict)
 
     def _format_result(self, logs: dict, return_dict: bool):
@@ -422,17 +494,24 @@ class Trainer:
         values = [logs[key] for key in self._result_order(logs)]
         return values[0] if len(values) == 1 else values
 
-    def _run_evaluation(self, x, y, sample_weight, batch_size, steps, callback_list) -> dict:
+    def _run_evaluation(self, batches, callback_list) -> dict:
         self.reset_metrics()
         self.stop_evaluating = False
         callback_list.on_test_begin()
-        for step, (xb, yb, wb) in enumerate(ArrayBatches(x, y, sample_weight, batch_size,
-                                                         steps=steps)):
+        steps = 0
+        for step, (xb, yb, wb) in enumerate(batches):
             callback_list.on_test_batch_begin(step)
             logs = self.test_step(xb, yb, wb)
             callback_list.on_test_batch_end(step, logs)
+            steps += 1
             if self.stop_evaluating:
                 break
+        batches.end_epoch()
+        if not steps:  # only a used-up validation generator gets here
+            raise ValueError("`validation_data` ran out of data: the generator was used up by "
+                             "the previous validations. Pass `validation_steps` so that each "
+                             "validation takes that many batches, or a re-iterable source "
+                             "(a list of batches, a PyDataset, a dataset).")
         logs = self._logs()
         callback_list.on_test_end(logs)
         return logs
@@ -440,14 +519,23 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for ``x``, computed in batches in inference mode.
 
+        ``x`` may be arrays or data that comes in batches (a generator, iterable or
+        ``PyDataset`` yielding inputs alone or tuples whose first item is the inputs);
+        ``steps`` limits the batches (needed for an endless generator).
+
         Returns:
             A NumPy array (or a list of arrays for a model with several outputs).
         """
-        x = to_arrays(x)
-        num_samples(x, "x")
-        check_finite(x, "x")
-        self._check_input_shape(x)
-        batches = ArrayBatches(x, None, None, _default_batch_size(batch_size), steps=steps)
+        if is_batch_source(x):
+            batches = self._batch_source(x, None, None, batch_size, steps, "predict",
+                                         for_predict=True)
+        else:
+            x = to_arrays(x)
+            _check_numeric(x, "x", "predict")
+            num_samples(x, "x")
+            check_finite(x, "x")
+            self._check_input_shape(x)
+            batches = ArrayBatches(x, None, None, _default_batch_size(batch_size), steps=steps)
         callback_list = self._callbacks(callbacks, _resolve_verbose(verbose), 1, batches.steps)
         self.stop_predicting = False
         callback_list.on_predict_begin()
@@ -458,6 +546,7 @@ class Trainer:
             callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
             if self.stop_predicting:
                 break
+        batches.end_epoch()
         callback_list.on_predict_end()
         return _concatenate(outputs)
 
@@ -498,6 +587,21 @@ class Trainer:
         return callback_list
 
 
+def _check_numeric(data, name: str, where: str) -> None:
+    """Each array must hold numbers (or booleans) and have a batch axis."""
+    for array in flatten_structure(data):
+        if array is None:
+            continue
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{where}(): `{name}` must hold real numbers; received an array "
+                             f"of dtype {array.dtype} (shape {array.shape}). Convert strings "
+                             "or categories to integer indices (or floats) first.")
+        if array.ndim == 0:
+            raise ValueError(f"{where}(): `{name}` must have a batch axis (one row per "
+                             f"sample); received the scalar {array!r}. A nested list of "
+                             "numbers must have equal-length rows; pass np.array(data).")
+
+
 def _default_batch_size(batch_size):
     """Keras's default of 32 when unset; a given value (even 0) is validated by ArrayBatches."""
     return 32 if batch_size is None else batch_size
@@ -505,7 +609,10 @@ def _default_batch_size(batch_size):
 
 def _should_validate(epoch, validation_freq) -> bool:
     """Keras's rule: the 1-based absolute epoch is a multiple of, or in, validation_freq."""
-    if isinstance(validation_freq, int):
+    if isinstance(validation_freq, int) and not isinstance(validation_freq, bool):
+        if validation_freq < 1:
+            raise ValueError("`validation_freq` must be a positive integer or a list of "
+                             f"epochs. Received: validation_freq={validation_freq!r}")
         return (epoch + 1) % validation_freq == 0
     if isinstance(validation_freq, (list, tuple)):
         return epoch + 1 in validation_freq
@@ -538,6 +645,11 @@ def _with_class_weight(sample_weight, y, class_weight):
     if isinstance(y, (list, tuple, dict)):
         raise ValueError("`class_weight` is only supported for Models with a single output. "
                          "For several outputs, pass per-output `sample_weight` instead.")
+    bad = [c for c in class_weight if isinstance(c, bool) or
+           not isinstance(c, (int, np.integer)) or c < 0]
+    if bad:
+        raise ValueError("`class_weight` keys must be class indices (integers >= 0). "
+                         f"Received: {bad}")
     labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
     table = np.ones(int(max(max(class_weight), labels.max())) + 1, np.float32)
     for cls, weight in class_weight.items():

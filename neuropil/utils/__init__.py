@@ -6,8 +6,15 @@ import numpy as np
 from neuropil.backend.random import set_random_seed
 from neuropil.data.download import get_file
 from neuropil.data.encoding import to_categorical
+from neuropil.data.image_files import (array_to_img, image_dataset_from_directory, img_to_array,
+                                       load_img, save_img)
+from neuropil.training.batching import PyDataset
 
-__all__ = ["to_categorical", "normalize", "set_random_seed", "get_file"]
+Sequence = PyDataset  # Keras's older name, kept as an alias
+
+__all__ = ["to_categorical", "normalize", "set_random_seed", "get_file", "PyDataset",
+           "Sequence", "image_dataset_from_directory", "load_img", "img_to_array",
+           "array_to_img", "save_img"]
 
 
 def normalize(x, axis=-1, order=2):

@@ -209,3 +209,20 @@ def test_unbuilt_model_warns_like_keras(tmp_path):
         model.save(tmp_path / "m.keras")
     restored = keras.models.load_model(tmp_path / "m.keras")
     assert not restored.built and restored.layers[0].units == 2
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    import numpy as np
+
+    import neuropil as keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.save_weights(tmp_path / "m.weights.h5")
+    mask = os.umask(0)
+    os.umask(mask)
+    mode = stat.S_IMODE(os.stat(tmp_path / "m.weights.h5").st_mode)
+    assert mode == 0o666 & ~mask  # as open() would create it, not mkstemp's private 0600
+    assert np.isfinite(model.get_weights()[0]).all()
