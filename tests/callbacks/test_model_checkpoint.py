@@ -113,3 +113,28 @@ def test_verbose_messages(saving_model, data, scripted, tmp_path, capsys):
     assert f"Epoch 1: val_loss improved from None to 1.00000, saving model to {path}" in out
     assert f"Epoch 1: finished saving model to {path}" in out
     assert "Epoch 2: val_loss did not improve from 1.00000" in out
+
+
+def test_real_checkpoint_files_load_back(tmp_path):
+    """With saving implemented: epoch-numbered .keras files and best-only weight files."""
+    import numpy as np
+
+    import neuropil as keras
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    every_epoch = keras.callbacks.ModelCheckpoint(str(tmp_path / "model_{epoch:02d}.keras"))
+    best = keras.callbacks.ModelCheckpoint(str(tmp_path / "best.weights.h5"),
+                                           save_best_only=True, save_weights_only=True)
+    model.fit(x, y, epochs=3, validation_split=0.25, callbacks=[every_epoch, best], verbose=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "best.weights.h5", "model_01.keras", "model_02.keras", "model_03.keras"]
+    restored = keras.models.load_model(tmp_path / "model_03.keras")
+    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
+    clone = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    clone.load_weights(tmp_path / "best.weights.h5")
+    assert clone.get_weights()[0].shape == (4, 1)
