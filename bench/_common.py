@@ -56,6 +56,26 @@ def serve(info: str, tasks: dict) -> None:
 
 
 # ---- parent side -------------------------------------------------------------------------
+def wait_for_idle_cores(limit_s: float, busy_cores: float = 0.2) -> float:
+    """Waits (up to ``limit_s``) until other processes use under ``busy_cores`` cores,
+    measured over 0.5 s from /proc/stat; returns the cores they used last (Linux only)."""
+    def jiffies():
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    deadline, busy = time.monotonic() + limit_s, 0.0
+    try:
+        while True:
+            (total0, idle0), _ = jiffies(), time.sleep(0.5)
+            total1, idle1 = jiffies()
+            busy = (1 - (idle1 - idle0) / max(total1 - total0, 1)) * (os.cpu_count() or 1)
+            if busy < busy_cores or time.monotonic() > deadline:
+                return busy
+    except OSError:
+        return busy
+
+
 class Worker:
     """A child process running ``script --worker name`` and answering one round per request."""
 

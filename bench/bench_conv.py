@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 
-from _common import blas_threads, limit_threads, median, print_table
+from _common import blas_threads, limit_threads, median, print_table, wait_for_idle_cores
 
 # name, x shape (NHWC), kernel (kh, kw, out), padding, whether the input wants a gradient
 CONVS = [
@@ -146,26 +145,6 @@ def torch_worker(args) -> dict:
         result[name] = {"fwd": time_per_call(forward, args.repeats),
                         "fwd+bwd": time_per_call(train, args.repeats)}
     return result
-
-
-def wait_for_idle_cores(limit_s: float, busy_cores: float = 0.2) -> float:
-    """Waits (up to ``limit_s``) until other processes use under ``busy_cores`` cores,
-    measured over 0.5 s from /proc/stat; returns the cores they used last (Linux only)."""
-    def jiffies():
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:]]
-        return sum(values), values[3] + values[4]  # total, idle + iowait
-
-    deadline, busy = time.monotonic() + limit_s, 0.0
-    try:
-        while True:
-            (total0, idle0), _ = jiffies(), time.sleep(0.5)
-            total1, idle1 = jiffies()
-            busy = (1 - (idle1 - idle0) / max(total1 - total0, 1)) * (os.cpu_count() or 1)
-            if busy < busy_cores or time.monotonic() > deadline:
-                return busy
-    except OSError:
-        return busy
 
 
 def run_worker(name: str, argv: list) -> dict:

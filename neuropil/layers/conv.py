@@ -10,6 +10,7 @@ kernels (kernel_height, kernel_width, in_channels, filters), as in Keras.
 from __future__ import annotations
 
 from neuropil import activations, initializers, ops, regularizers
+from neuropil.backend import memory
 from neuropil.layers.conv_utils import (from_channels_last, join_shape, normalize_data_format,
                                         normalize_padding, normalize_tuple,
                                         spatial_output_shape, split_shape, to_channels_last,
@@ -79,6 +80,10 @@ class BaseConv2D(Layer):
     def build(self, input_shape):
         self._spatial_output(input_shape)  # an impossible configuration fails here, early
         self._make_kernels(self._input_channels(input_shape))
+        # NOTE: a network with convolutions reallocates multi-MB arrays at every step; without
+        # this, glibc returns them to the kernel and the next step page-faults them back in
+        # (~4 ms of a LeNet-5 step). Once per process; see backend/memory.py.
+        memory.keep_freed_memory()
 
     def _make_kernels(self, input_channels: int) -> None:
         raise NotImplementedError
@@ -86,11 +91,23 @@ class BaseConv2D(Layer):
     def _convolve(self, x):
         raise NotImplementedError
 
+    def _fuses_bias_and_relu(self) -> bool:
+        """Whether ``_convolve`` takes ``bias=`` and ``relu=`` (its op adds the bias and
+        applies relu in the same pass, forward and backward)."""
+        return False
+
     def call(self, inputs):
-        x = self._convolve(to_channels_last(inputs, self.data_format))
-        if self.bias is not None:
-            x = ops.add(x, self.bias)
-        return from_channels_last(self.activation(x), self.data_format)
+        x = to_channels_last(inputs, self.data_format)
+        activation = self.activation
+        if self._fuses_bias_and_relu():
+            relu = activation is activations.relu
+            x = self._convolve(x, bias=self.bias, relu=relu)
+            activation = activations.linear if relu else activation
+        else:
+            x = self._convolve(x)
+            if self.bias is not None:
+                x = ops.add(x, self.bias)
+        return from_channels_last(activation(x), self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "kernel_size": self.kernel_size, "strides": self.strides,
@@ -165,11 +182,14 @@ class Conv2D(BaseConv2D):
                                       regularizer=self.kernel_regularizer)
         self._add_bias(self.filters)
 
-    def _convolve(self, x):
+    def _fuses_bias_and_relu(self):
+        return self.groups == 1
+
+    def _convolve(self, x, bias=None, relu=False):
         arguments = dict(strides=self.strides, padding=self.padding,
                          dilation_rate=self.dilation_rate)
         if self.groups == 1:
-            return ops.conv2d(x, self.kernel, **arguments)
+            return ops.conv2d(x, self.kernel, **arguments, bias=bias, relu=relu)
         # Grouped: each group of input channels meets its own slice of the filters.
         width_in, width_out = x.shape[-1] // self.groups, self.filters // self.groups
         parts = [ops.conv2d(x[..., g * width_in:(g + 1) * width_in],

@@ -4,12 +4,17 @@ A pooling window is visited tap by tap: each tap of a (ph, pw) window is one str
 the whole batch (``SlidingWindow.taps``), so pooling is ph·pw vectorized array operations and
 backward is ph·pw vectorized adds; nothing loops over pixels. Global pooling needs no op of
 its own: it is ``ops.mean`` / ``ops.max`` over the spatial axes.
+
+With numba installed (``accel.py``), max pooling is one compiled pass each way: forward
+also records which tap won each window, backward adds each gradient there (instead of ph·pw
+rounds of compare, mask, multiply and add).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from neuropil.autodiff import Op
+from neuropil.ops import accel
 from neuropil.ops.conv import SlidingWindow, pair
 
 __all__ = ["max_pool2d", "avg_pool2d", "pad"]
@@ -27,18 +32,25 @@ def _window(x, pool_size, strides, padding) -> SlidingWindow:
 class MaxPool2D(Op):
     """The largest value of each window; its gradient goes to that one position.
 
-    Forward is a running ``np.maximum`` over the taps. Backward finds, tap by tap, where the
-    input equals the output, and gives the gradient to the first such tap of each window
-    (ties: one position, as TensorFlow and PyTorch). Measured on LeNet's pools this is ~5x
-    faster overall than tracking an argmax in forward, whose masked copies are slow in NumPy.
-    It keeps the (padded) input and the output. 'same' pads with -inf, which never wins.
+    NumPy: forward is a running ``np.maximum`` over the taps. Backward finds, tap by tap,
+    where the input equals the output, and gives the gradient to the first such tap of each
+    window (ties: one position, as TensorFlow and PyTorch). Measured on LeNet's pools this is
+    ~5x faster overall than tracking an argmax in forward, whose masked copies are slow in
+    NumPy. It keeps the (padded) input and the output. 'same' pads with -inf, which never
+    wins. Compiled (numba): forward also keeps the index of the first winning tap (one byte
+    per output), and backward adds each gradient there.
     """
+
+    arg = None  # the compiled path's winning taps
 
     def __init__(self, pool_size, strides, padding):
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
 
     def forward(self, x):
         window = _window(x, self.pool_size, self.strides, self.padding)
+        compiled = accel.kernels()
+        if compiled is not None:
+            return self._compiled_forward(compiled, window, np.ascontiguousarray(x))
         xp = window.pad(x, -np.inf)
         out = None
         for _, where in window.taps():
@@ -46,6 +58,32 @@ class MaxPool2D(Op):
         if self.recording:
             self.window, self.xp, self.out, self.x_shape = window, xp, out, x.shape
         return out
+
+    def _compiled_forward(self, compiled, window, x):
+        out = np.empty((x.shape[0],) + window.out_hw + (x.shape[3],), x.dtype)
+        taps = window.kernel_hw[0] * window.kernel_hw[1]
+        arg = np.empty(out.shape, np.uint8 if taps <= 256 else np.int32)
+        if window.kernel_hw == window.strides == (2, 2) and not any(map(any, window.pads)):
+            compiled.max_pool_2x2_forward(x, out, arg)
+        else:
+            (top, _), (left, _) = window.pads
+            compiled.max_pool_forward(x, *window.kernel_hw, *window.strides, top, left, out,
+                                      arg)
+        if self.recording:
+            self.window, self.arg, self.x_shape, self.compiled = window, arg, x.shape, compiled
+        return out
+
+    def backward(self, grad):
+        if self.arg is not None:
+            gx = np.empty(self.x_shape, grad.dtype)
+            (top, _), (left, _) = self.window.pads
+            self.compiled.max_pool_backward(np.ascontiguousarray(grad), self.arg,
+                                            *self.window.kernel_hw, *self.window.strides,
+                                            top, left, gx)
+            return (gx,)
+        gx = self.window.scatter(self._routed(grad), (self.x_shape[0], self.x_shape[3]),
+                                 grad.dtype)
+        return (self.window.crop(gx),)
 
     def _routed(self, grad):
         """Per tap, in order: the gradient of the windows whose first maximum is that tap.
@@ -62,11 +100,6 @@ class MaxPool2D(Op):
                 hit &= open_
                 open_ ^= hit
             yield np.multiply(grad, hit, out=piece)
-
-    def backward(self, grad):
-        gx = self.window.scatter(self._routed(grad), (self.x_shape[0], self.x_shape[3]),
-                                 grad.dtype)
-        return (self.window.crop(gx),)
 
 
 class AvgPool2D(Op):

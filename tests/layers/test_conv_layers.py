@@ -122,6 +122,43 @@ def test_conv2d_equals_per_position_dot_products():
     np.testing.assert_allclose(out, np.maximum(expected, 0), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("activation, use_bias, data_format", [
+    ("relu", True, "channels_last"), ("relu", False, "channels_first"),
+    ("tanh", True, "channels_last"), (None, True, "channels_last")])
+def test_conv2d_bias_and_relu_run_inside_the_conv_op(activation, use_bias, data_format):
+    """Conv2D hands its bias and a relu to the conv op (one op, fewer passes); the numbers
+    and gradients are those of conv, then add, then the activation."""
+    from neuropil import activations, ops
+    from neuropil.autodiff import Tensor
+
+    x = RNG.standard_normal((2, 6, 6, 3)).astype("float32")
+    conv = layers.Conv2D(4, 3, padding="same", activation=activation, use_bias=use_bias,
+                         data_format=data_format)
+    x_in = x if data_format == "channels_last" else x.transpose(0, 3, 1, 2)
+    conv.build(x_in.shape)
+    if use_bias:
+        conv.bias.assign(RNG.standard_normal(4).astype("float32"))
+    out = conv(Tensor(x_in))
+    last_op = out._producer  # channels_first: a transpose back follows the conv op
+    last_op = last_op if data_format == "channels_last" else last_op.inputs[0]._producer
+    assert type(last_op).__name__ == ("Conv2D" if activation in ("relu", None) else "Tanh")
+    weights = RNG.standard_normal(out.shape).astype("float32")
+    out.backward(weights)
+    grads = [conv.kernel.grad] + ([conv.bias.grad] if use_bias else [])
+
+    kernel = Tensor(conv.kernel.numpy(), requires_grad=True)
+    bias = Tensor(conv.bias.numpy(), requires_grad=True) if use_bias else None
+    z = ops.conv2d(Tensor(x), kernel, padding="same")
+    z = ops.add(z, bias) if use_bias else z
+    twin = activations.get(activation)(z)
+    if data_format == "channels_first":
+        twin = ops.transpose(twin, (0, 3, 1, 2))
+    twin.backward(weights)
+    np.testing.assert_allclose(out.numpy(), twin.numpy(), rtol=1e-5, atol=1e-6)
+    for g, t in zip(grads, [kernel.grad] + ([bias.grad] if use_bias else [])):
+        np.testing.assert_allclose(g, t, rtol=1e-4, atol=1e-5)
+
+
 def test_channels_first_matches_channels_last():
     x = RNG.standard_normal((2, 7, 7, 3)).astype("float32")
     last = layers.Conv2D(4, 3, padding="same")

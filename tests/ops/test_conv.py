@@ -42,7 +42,8 @@ def pair(v):
 
 # ---- conv2d ------------------------------------------------------------------------------
 @pytest.mark.parametrize("x_shape, k_hw, strides, padding, dilation", CASES, ids=IDS)
-def test_conv2d_matches_reference_and_gradients(x_shape, k_hw, strides, padding, dilation):
+def test_conv2d_matches_reference_and_gradients(x_shape, k_hw, strides, padding, dilation,
+                                                kernels_path):
     x = random_array(*x_shape, seed=1)
     kernel = random_array(*k_hw, x_shape[-1], 3, seed=2)
     out = ops.conv2d(Tensor(x), Tensor(kernel), strides, padding, dilation).numpy()
@@ -98,6 +99,146 @@ def test_conv2d_errors_say_what_was_wrong(kwargs, message):
         ops.conv2d(np.zeros((1, 5, 5, 2)), kernel, **kwargs)
 
 
+def test_conv2d_rejects_a_bias_of_the_wrong_size():
+    with pytest.raises(ValueError, match=r"one value per output channel, shape \(2,\)"):
+        ops.conv2d(np.zeros((1, 5, 5, 2)), np.zeros((3, 3, 2, 2)), bias=np.zeros(3))
+
+
+# ---- conv2d with a layer's bias and relu in the same op ----------------------------------
+@pytest.mark.parametrize("use_bias, relu", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("x_shape, k_hw, strides, padding, dilation", CASES[:7], ids=IDS[:7])
+def test_conv2d_bias_and_relu_match_the_composed_ops(x_shape, k_hw, strides, padding, dilation,
+                                                     use_bias, relu, kernels_path):
+    """The fused op against its composed twin relu(add(conv2d(x, k), b)): forward and every
+    gradient agree in float64 to rounding, and central differences agree with backward."""
+    x = random_array(*x_shape, seed=41)
+    kernel = random_array(*k_hw, x_shape[-1], 3, seed=42)
+    arrays = [x, kernel] + ([random_array(3, seed=43)] if use_bias else [])
+
+    def fused(a, k, b=None):
+        return ops.conv2d(a, k, strides, padding, dilation, bias=b, relu=relu)
+
+    def composed(a, k, b=None):
+        z = ops.conv2d(a, k, strides, padding, dilation)
+        z = z if b is None else ops.add(z, b)
+        return ops.relu(z) if relu else z
+
+    weights = random_array(*fused(*arrays).shape, seed=44)
+    (out, grads), (twin_out, twin_grads) = (our_grads(f, arrays, weights)
+                                            for f in (fused, composed))
+    np.testing.assert_allclose(out, twin_out, rtol=1e-12, atol=1e-12)
+    for g, twin in zip(grads, twin_grads):
+        np.testing.assert_allclose(g, twin, rtol=1e-10, atol=1e-12)
+    check_op(fused, *arrays)
+
+
+@pytest.mark.parametrize("x_shape, k_hw, padding", [
+    ((2, 7, 6, 1), (3, 2), "same"), ((3, 6, 8, 1), (5, 5), "valid"),
+    ((2, 5, 5, 1), (2, 2), "same"), ((1, 4, 9, 1), (1, 4), "valid")])
+@pytest.mark.parametrize("input_grad", [False, True])
+def test_conv2d_one_channel_stride_one(x_shape, k_hw, padding, input_grad, kernels_path):
+    """One input channel, stride 1: with numba the direct compiled loop (no im2col), which
+    keeps the padded image instead of the columns. Forward against the slow twin, every
+    gradient against the composed ops and central differences, with and without the input
+    gradient (a first layer skips it)."""
+    x = random_array(*x_shape, seed=53)
+    kernel, bias = random_array(*k_hw, 1, 4, seed=54), random_array(4, seed=55)
+    expected = np.maximum(conv2d_reference(x, kernel, 1, padding) + bias, 0)
+    fused = lambda a, k, b: ops.conv2d(a, k, padding=padding, bias=b, relu=True)  # noqa: E731
+    np.testing.assert_allclose(fused(x, kernel, bias).numpy(), expected, rtol=1e-10,
+                               atol=1e-12)
+    tensors = [Tensor(x, requires_grad=input_grad), Tensor(kernel, requires_grad=True),
+               Tensor(bias, requires_grad=True)]
+    weights = random_array(*expected.shape, seed=56)
+    fused(*tensors).backward(weights)
+    twin = [Tensor(a, requires_grad=True) for a in (x, kernel, bias)]
+    ops.relu(ops.add(ops.conv2d(twin[0], twin[1], padding=padding), twin[2])).backward(weights)
+    assert (tensors[0].grad is None) != input_grad
+    for ours, theirs in zip(tensors[int(not input_grad):], twin[int(not input_grad):]):
+        np.testing.assert_allclose(ours.grad, theirs.grad, rtol=1e-10, atol=1e-12)
+    check_op(fused, x, kernel, bias)
+
+
+def test_conv2d_bias_gradient_alone_when_the_kernel_is_frozen(kernels_path):
+    x = random_array(2, 6, 6, 1, seed=45)
+    kernel, bias = Tensor(random_array(3, 3, 1, 2, seed=46)), Tensor(np.zeros(2),
+                                                                     requires_grad=True)
+    out = ops.conv2d(Tensor(x), kernel, padding="same", bias=bias, relu=True)
+    out.backward(np.ones(out.shape))
+    assert kernel.grad is None
+    np.testing.assert_allclose(bias.grad, (out.numpy() > 0).sum(axis=(0, 1, 2)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_conv2d_in_chunks_matches_one_batch(monkeypatch, channels, kernels_path):
+    """Inference builds the columns a few images at a time, and the compiled input gradient
+    works in batch chunks too; with one image per chunk the numbers are the same."""
+    import importlib
+
+    from neuropil.autodiff import no_grad
+    conv = importlib.import_module("neuropil.ops.conv")  # the module: ops.conv is keras's op
+
+    x = random_array(5, 7, 6, channels, seed=47)
+    kernel, bias = random_array(3, 3, channels, 4, seed=48), random_array(4, seed=49)
+    weights = random_array(5, 7, 6, 4, seed=50)
+
+    def run():
+        fn = lambda a, k, b: ops.conv2d(a, k, padding="same", bias=b, relu=True)  # noqa: E731
+        with no_grad():
+            inference = fn(x, kernel, bias).numpy()
+        return inference, our_grads(fn, [x, kernel, bias], weights)
+
+    whole, (out, grads) = run()
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
+    parts, (out_parts, grads_parts) = run()
+    np.testing.assert_allclose(parts, whole, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out_parts, out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(whole, out, rtol=1e-12, atol=1e-12)
+    for g, g_parts in zip(grads, grads_parts):
+        np.testing.assert_allclose(g_parts, g, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("x_shape, out_channels, padding", [
+    ((16, 28, 28, 1), 6, "same"), ((16, 14, 14, 6), 16, "valid")], ids=["lenet1", "lenet2"])
+def test_conv2d_float32_compiled_equals_numpy(x_shape, out_channels, padding):
+    """LeNet's layers in float32: the compiled loops (the direct one-channel convolution,
+    col2im) against im2col and NumPy; sums in another order, so float32 rounding apart."""
+    pytest.importorskip("numba")
+    from neuropil.ops import accel
+
+    rng = np.random.default_rng(52)
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    kernel = rng.standard_normal((5, 5, x_shape[-1], out_channels), dtype=np.float32) * 0.2
+    bias = rng.standard_normal(out_channels, dtype=np.float32)
+    fn = lambda a, k, b: ops.conv2d(a, k, padding=padding, bias=b, relu=True)  # noqa: E731
+    weights = rng.standard_normal(fn(x, kernel, bias).shape, dtype=np.float32)
+    results = []
+    for enabled in (False, True):
+        accel.set_enabled(enabled)
+        try:
+            results.append(our_grads(fn, [x, kernel, bias], weights))
+        finally:
+            accel.set_enabled(None)
+    (out, grads), (c_out, c_grads) = results
+    np.testing.assert_allclose(c_out, out, rtol=1e-5, atol=1e-5)
+    for g, c_g in zip(grads, c_grads):
+        assert c_g.dtype == np.float32
+        np.testing.assert_allclose(c_g, g, rtol=1e-5, atol=1e-5)
+
+
+def test_numba_can_be_switched_off_by_environment_variable():
+    import os
+    import subprocess
+    import sys
+
+    code = "from neuropil.ops import accel; print(accel.kernels() is None)"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, NEUROPIL_DISABLE_NUMBA="1"), cwd=root,
+                          check=True)
+    assert done.stdout.strip() == "True"
+
+
 # ---- depthwise_conv2d --------------------------------------------------------------------
 @pytest.mark.parametrize("x_shape, k_hw, strides, padding, dilation", CASES[1:8], ids=IDS[1:8])
 def test_depthwise_conv2d_matches_reference_and_gradients(x_shape, k_hw, strides, padding,
@@ -151,7 +292,8 @@ def transpose_geometry(x_shape, k_hw, strides, padding, output_padding, dilation
 @pytest.mark.parametrize("x_shape, k_hw, strides, padding, output_padding, dilation",
                          TRANSPOSE_CASES, ids=TRANSPOSE_IDS)
 def test_conv2d_transpose_matches_reference_and_gradients(x_shape, k_hw, strides, padding,
-                                                          output_padding, dilation):
+                                                          output_padding, dilation,
+                                                          kernels_path):
     x = random_array(*x_shape, seed=21)
     kernel = random_array(*k_hw, 3, x_shape[-1], seed=22)
     fn = lambda a, k: ops.conv2d_transpose(a, k, strides, padding, output_padding,  # noqa: E731

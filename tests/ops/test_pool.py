@@ -36,7 +36,8 @@ POOLS = {"max": ops.max_pool2d, "avg": ops.avg_pool2d}
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("x_shape, pool_size, strides, padding", CASES, ids=IDS)
-def test_pool_matches_reference_and_gradients(x_shape, pool_size, strides, padding, kind):
+def test_pool_matches_reference_and_gradients(x_shape, pool_size, strides, padding, kind,
+                                              kernels_path):
     x = random_array(*x_shape, seed=1)
     pool = POOLS[kind]
     out = pool(x, pool_size, strides, padding).numpy()
@@ -46,13 +47,48 @@ def test_pool_matches_reference_and_gradients(x_shape, pool_size, strides, paddi
     check_op(lambda a: pool(a, pool_size, strides, padding), x)
 
 
-def test_max_pool_ties_send_the_gradient_to_one_position():
+def test_max_pool_ties_send_the_gradient_to_one_position(kernels_path):
     """Like TF and PyTorch: the first maximum of the window (row-major) takes it all."""
     x = Tensor(np.zeros((1, 4, 4, 1)), requires_grad=True)
     ops.max_pool2d(x, 2).backward(np.ones((1, 2, 2, 1)))
     expected = np.zeros((4, 4))
     expected[::2, ::2] = 1.0
     np.testing.assert_array_equal(x.grad[0, :, :, 0], expected)
+
+
+@pytest.mark.parametrize("x_shape, pool_size, strides, padding", [
+    ((8, 28, 28, 6), 2, None, "valid"), ((4, 9, 9, 3), 3, 2, "same"),
+    ((4, 7, 7, 2), 3, 1, "valid"), ((4, 5, 5, 2), 2, None, "same")])
+def test_max_pool_float32_compiled_equals_numpy(x_shape, pool_size, strides, padding):
+    """The compiled pooling against the NumPy one, bit for bit, on relu-like float32 data
+    with many ties (zeros, and repeated positive values)."""
+    pytest.importorskip("numba")
+    from neuropil.ops import accel
+
+    rng = np.random.default_rng(5)
+    x = np.maximum(np.round(rng.standard_normal(x_shape) * 2) / 2, 0).astype(np.float32)
+    results = []
+    for enabled in (False, True):
+        accel.set_enabled(enabled)
+        try:
+            t = Tensor(x, requires_grad=True)
+            out = ops.max_pool2d(t, pool_size, strides, padding)
+            out.backward(np.arange(out.size, dtype=np.float32).reshape(out.shape))
+            results.append((out.numpy(), t.grad))
+        finally:
+            accel.set_enabled(None)
+    (out, grad), (c_out, c_grad) = results
+    np.testing.assert_array_equal(c_out, out)
+    np.testing.assert_array_equal(c_grad, grad)
+    assert c_grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("pool_size, strides", [(2, None), (3, 2)])
+def test_max_pool_passes_a_nan_on_like_np_maximum(pool_size, strides, kernels_path):
+    x = np.arange(36.0).reshape(1, 6, 6, 1)
+    x[0, 1, 1, 0] = np.nan
+    out = ops.max_pool2d(x, pool_size, strides).numpy()[0, :, :, 0]
+    assert np.isnan(out[0, 0]) and np.isfinite(out.ravel()[1:]).all()
 
 
 def test_avg_pool_same_averages_only_the_image():

@@ -1,0 +1,44 @@
+"""Whether conv2d and max pooling use the optional compiled loops (numba), and the switch.
+
+The core needs NumPy only. With numba installed (``pip install neuropil[fast]``) the input
+gradient of conv2d (col2im) and max pooling run as compiled loops from ``numba_kernels``;
+otherwise, or with the environment variable ``NEUROPIL_DISABLE_NUMBA=1``, the NumPy code
+beside them runs. Both compute the same numbers (the tests compare them); the compiled
+loops are faster because they make one pass where NumPy makes several (LeNet-5's training
+step: see bench/README.md).
+
+numba is imported on the first convolution or pooling, not with neuropil (it takes ~0.5 s).
+The loops run on the calling thread (see ``numba_kernels``).
+
+Example:
+>>> from neuropil.ops import accel
+>>> accel.set_enabled(False)   # NumPy only from here on, e.g. to compare the two
+>>> accel.set_enabled(None)    # back to the default: numba when importable
+"""
+from __future__ import annotations
+
+import os
+
+__all__ = ["kernels", "set_enabled"]
+
+_DISABLED_BY_ENV = os.environ.get("NEUROPIL_DISABLE_NUMBA", "") not in ("", "0")
+_state = {"wanted": not _DISABLED_BY_ENV, "module": None}
+
+
+def kernels():
+    """The ``numba_kernels`` module, or None when the NumPy path should run."""
+    if not _state["wanted"]:
+        return None
+    if _state["module"] is None:
+        try:
+            from neuropil.ops import numba_kernels
+            _state["module"] = numba_kernels
+        except ImportError:  # numba is not installed (or cannot load): NumPy it is
+            _state["module"] = False
+    return _state["module"] or None
+
+
+def set_enabled(enabled) -> None:
+    """True: use numba when importable; False: NumPy only; None: the default (numba unless
+    ``NEUROPIL_DISABLE_NUMBA`` is set)."""
+    _state["wanted"] = (not _DISABLED_BY_ENV) if enabled is None else bool(enabled)
