@@ -1,11 +1,12 @@
 """Whether conv2d and max pooling use the optional compiled loops (numba), and the switch.
 
-The core needs NumPy only. With numba installed (``pip install neuropil[fast]``) the input
-gradient of conv2d (col2im) and max pooling run as compiled loops from ``numba_kernels``;
-otherwise, or with the environment variable ``NEUROPIL_DISABLE_NUMBA=1``, the NumPy code
-beside them runs. Both compute the same numbers (the tests compare them); the compiled
-loops are faster because they make one pass where NumPy makes several (LeNet-5's training
-step: see bench/README.md).
+The core needs NumPy only. With numba installed (``pip install neuropil[fast]``) these run
+as compiled loops from ``numba_kernels``: one-channel stride-1 convolutions (directly, no
+im2col), conv2d's input gradient (col2im) and max pooling. Otherwise, or with the
+environment variable ``NEUROPIL_DISABLE_NUMBA=1``, the NumPy code beside them runs. Both
+compute the same numbers up to the order of float additions (the tests compare them); the
+compiled loops make one pass where NumPy makes several, and LeNet-5 trains 1.4x faster
+with them (bench/README.md).
 
 numba is imported on the first convolution or pooling, not with neuropil (it takes ~0.5 s).
 The loops run on the calling thread (see ``numba_kernels``).
