@@ -29,6 +29,16 @@ class Adam(Optimizer):
                          **kwargs)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
 
+    def build(self, variables):
+        # Slots made up front in Keras's order (momentum and velocity per weight, then the
+        # amsgrad maxima), so optimizer state in .keras files lines up with Keras's.
+        super().build(variables)
+        for variable in self._trainable_variables:
+            self._slot(variable, "momentum")
+            self._slot(variable, "velocity")
+        for variable in self._trainable_variables if self.amsgrad else ():
+            self._slot(variable, "velocity_hat")
+
     def update_step(self, gradient, variable, learning_rate):
         step = int(self.iterations.data) + 1
         alpha = learning_rate * math.sqrt(1 - self.beta_2 ** step) / (1 - self.beta_1 ** step)

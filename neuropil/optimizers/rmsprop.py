@@ -27,6 +27,15 @@ class RMSprop(Optimizer):
                          **kwargs)
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
 
+    def build(self, variables):
+        # Slots made up front in Keras's order (all velocities, then all momentums, then all
+        # average gradients), so optimizer state in .keras files lines up with Keras's.
+        super().build(variables)
+        for name, wanted in (("velocity", True), ("momentum", self.momentum > 0),
+                             ("average_gradient", self.centered)):
+            for variable in self._trainable_variables if wanted else ():
+                self._slot(variable, name)
+
     def update_step(self, gradient, variable, learning_rate):
         v = self._slot(variable, "velocity")
         v *= self.rho

@@ -291,3 +291,19 @@ def test_constraints_are_applied_after_the_update():
     weights[0].constraint = lambda w: np.clip(w.numpy(), 0.0, None)  # non-negative
     opt.Lion(0.1).apply(grads, weights)
     assert weights[0].numpy().min() >= 0.0
+
+
+@pytest.mark.parametrize("optimizer, expected", [
+    (lambda: opt.RMSprop(momentum=0.9, centered=True),
+     ["velocity", "velocity", "momentum", "momentum", "average_gradient", "average_gradient"]),
+    (lambda: opt.Adam(amsgrad=True),
+     ["momentum", "velocity", "momentum", "velocity", "velocity_hat", "velocity_hat"]),
+])
+def test_slot_order_matches_keras_build(optimizer, expected):
+    """Keras's build() creates the slots in this order; .keras files store them by position,
+    so the order is what lets optimizer state move between Keras and neuropil."""
+    instance = optimizer()
+    weights = _weights()
+    instance.apply(_grads(), weights)
+    slots = [v.name for v in instance.variables[2:]]
+    assert [name.split("_", 1)[1] for name in slots] == expected
