@@ -6,12 +6,10 @@ before it is parsed.
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Optional, Tuple
 
-import numpy as np
-
-from neuropil.data.download import StrPath, locate_files
-from neuropil.data.formats import read_idx_examples
+from neuropil.data.download import StrPath
+from neuropil.datasets._mnist_layout import Split, load_mnist_layout
 
 # SHA-256 of the original distribution files (same as shared/datasets/fashion-mnist/SHA256SUMS).
 _SHA256 = {
@@ -25,9 +23,6 @@ _BASE_URLS = [
     "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
 ]
-_COUNTS = {"train": 60000, "t10k": 10000}
-
-Split = Tuple[np.ndarray, np.ndarray]
 
 
 def load_data(path: Optional[StrPath] = None) -> Tuple[Split, Split]:
@@ -93,18 +88,5 @@ def load_data(path: Optional[StrPath] = None) -> Tuple[Split, Split]:
         Roland Vollgraf, "Fashion-MNIST: a Novel Image Dataset for
         Benchmarking Machine Learning Algorithms", arXiv:1708.07747.
     """
-    files = locate_files(
-        _SHA256, dataset_dir="fashion-mnist", base_urls=_BASE_URLS, path=path,
-        cache_subdir="datasets/fashion-mnist",
-    )
-    return _read_split(files, "train"), _read_split(files, "t10k")
+    return load_mnist_layout(_SHA256, "fashion-mnist", _BASE_URLS, path)
 
-
-def _read_split(files: Dict[str, str], prefix: str) -> Split:
-    return read_idx_examples(
-        files[f"{prefix}-images-idx3-ubyte.gz"],
-        files[f"{prefix}-labels-idx1-ubyte.gz"],
-        count=_COUNTS[prefix],
-        example_shape=(28, 28),
-        num_classes=10,
-    )

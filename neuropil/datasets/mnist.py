@@ -6,12 +6,10 @@ never unpickle); each file's SHA-256 is checked before it is parsed.
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Optional, Tuple
 
-import numpy as np
-
-from neuropil.data.download import StrPath, locate_files
-from neuropil.data.formats import read_idx_examples
+from neuropil.data.download import StrPath
+from neuropil.datasets._mnist_layout import Split, load_mnist_layout
 
 # SHA-256 of the original distribution files (same as shared/datasets/mnist/SHA256SUMS).
 _SHA256 = {
@@ -27,9 +25,6 @@ _BASE_URLS = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 ]
-_COUNTS = {"train": 60000, "t10k": 10000}
-
-Split = Tuple[np.ndarray, np.ndarray]
 
 
 def load_data(path: Optional[StrPath] = None) -> Tuple[Split, Split]:
@@ -83,18 +78,5 @@ def load_data(path: Optional[StrPath] = None) -> Tuple[Split, Split]:
         Attribution-Share Alike 3.0 licence (CC BY-SA 3.0): credit the
         authors and share derived data under the same licence.
     """
-    files = locate_files(
-        _SHA256, dataset_dir="mnist", base_urls=_BASE_URLS, path=path,
-        cache_subdir="datasets/mnist",
-    )
-    return _read_split(files, "train"), _read_split(files, "t10k")
+    return load_mnist_layout(_SHA256, "mnist", _BASE_URLS, path)
 
-
-def _read_split(files: Dict[str, str], prefix: str) -> Split:
-    return read_idx_examples(
-        files[f"{prefix}-images-idx3-ubyte.gz"],
-        files[f"{prefix}-labels-idx1-ubyte.gz"],
-        count=_COUNTS[prefix],
-        example_shape=(28, 28),
-        num_classes=10,
-    )

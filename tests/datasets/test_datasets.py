@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from neuropil.data.formats import write_idx
-from neuropil.datasets import digits, fashion_mnist, mnist
+from neuropil.datasets import _mnist_layout, digits, fashion_mnist, mnist
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "datasets"
@@ -75,7 +75,8 @@ def test_path_holding_files_directly(module, name, monkeypatch):
     # Resolution and hashes only: parsing is stubbed so each set is parsed once.
     folder = _shared(name) / name
     seen = []
-    monkeypatch.setattr(module, "read_idx_examples", lambda images, labels, **kw: seen.append(images))
+    monkeypatch.setattr(_mnist_layout, "read_idx_examples",
+                        lambda images, labels, **kw: seen.append(images))
     monkeypatch.delenv("NEUROPIL_DATA", raising=False)
     module.load_data(path=folder)
     assert seen == [str(folder / FILES[0]), str(folder / FILES[2])]
@@ -117,7 +118,7 @@ def mirror(tmp_path, monkeypatch, request):
     module, labels_train = request.param
     hashes = _fake_mirror(tmp_path / "mirror", labels_train, [9, 0, 1])
     monkeypatch.setattr(module, "_SHA256", hashes)
-    monkeypatch.setattr(module, "_COUNTS", {"train": len(labels_train), "t10k": 3})
+    monkeypatch.setattr(_mnist_layout, "_COUNTS", {"train": len(labels_train), "t10k": 3})
     dead = (tmp_path / "dead").as_uri() + "/"  # first mirror fails: fallback is exercised
     monkeypatch.setattr(module, "_BASE_URLS", [dead, (tmp_path / "mirror").as_uri() + "/"])
     monkeypatch.setenv("NEUROPIL_HOME", str(tmp_path / "home"))
