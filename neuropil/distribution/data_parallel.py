@@ -1,14 +1,22 @@
 """DataParallel: every process holds the whole model and trains on its slice of each batch.
 
 One step, on each of n processes (ranks):
-1. take the same global batch of B samples (every rank shuffles with the same seed), and
-   keep the rank's contiguous slice of about B / n samples;
+1. take the same global batch of B samples (every rank shuffles with the same seed, or reads
+   the same batch from its own copy of the generator), and keep the rank's contiguous slice
+   of about B / n samples;
 2. forward and backward on that slice: gradients g_r of the slice's mean loss;
 3. one allreduce of all gradients packed in one contiguous buffer, each weighted by its
    slice's share n_r / B, so every rank gets the gradient of the global batch's mean loss;
 4. the same optimizer update on every rank, so the weights stay identical.
 The result equals one process training with batch B on the same data order (up to float32
-rounding in the sum). BatchNormalization uses each rank's local batch statistics.
+rounding in the sum). BatchNormalization uses each rank's local batch statistics, unless
+built with ``synchronized=True``: then its statistics are the global batch's
+(``batch_moments``) and so are the two sums of its backward (``sum_arrays``, weighted by
+``share``).
+
+A global batch smaller than the number of ranks leaves some ranks an empty slice: such a rank
+still runs the step on a stand-in sample with share 0, so that it joins every collective of
+the step, and everything it contributes is multiplied by 0 (or left out).
 """
 from __future__ import annotations
 
@@ -33,6 +41,10 @@ class DataParallel:
     distribution.set_distribution(distribution.DataParallel())
     model.fit(x, y, batch_size=128)   # each rank trains on 64 samples per step
     ```
+
+    ``fit`` also takes a generator, an iterable or a ``keras.utils.PyDataset``: every rank
+    reads it and keeps its slice of each batch, so each rank's source must yield the same
+    batches in the same order (the same script with the same seeds does).
     """
 
     def __init__(self, device_mesh=None, devices=None, comm=None):
@@ -46,6 +58,7 @@ class DataParallel:
         self.rank = self.comm.Get_rank()
         self.num_processes = self.comm.Get_size()
         self._buffer = None
+        self.share = None  # this rank's fraction of the current global batch (set by fit)
 
     @property
     def is_chief(self) -> bool:
@@ -93,7 +106,8 @@ class DataParallel:
         return out
 
     def sum_arrays(self, arrays: list) -> list:
-        """Element-wise sums across ranks (metric states), in one allreduce."""
+        """Element-wise sums across ranks (metric states; synchronized batch norm's backward
+        sums), as float64, in one allreduce."""
         flat = np.concatenate([np.asarray(a, np.float64).reshape(-1) for a in arrays]) \
             if arrays else np.zeros(0)
         self.comm.Allreduce(self._mpi.IN_PLACE, flat, op=self._mpi.SUM)
@@ -103,6 +117,25 @@ class DataParallel:
             out.append(flat[offset:offset + size].reshape(np.shape(a)))
             offset += size
         return out
+
+    def batch_moments(self, count: int, mean: np.ndarray, m2: np.ndarray) -> tuple:
+        """Synchronized batch norm's statistics: from every rank's per-channel count, mean and
+        sum of squared deviations m2, those of the global batch, as float64 (count, mean,
+        m2). One allgather, then Chan et al.'s pairwise formula
+        m2 = Σ m2_r + Σ n_r · (mean_r - mean)², which, unlike Σx² - N·mean², loses nothing
+        when the mean is large. Every rank combines the same numbers in rank order, so all
+        get bit-identical results. A rank with share 0 (a stand-in slice) adds nothing."""
+        channels = np.size(mean)
+        local = np.zeros((3, channels))
+        if self.share != 0:
+            local[0], local[1], local[2] = count, mean, m2
+        every = np.empty((self.num_processes, 3, channels))
+        self.comm.Allgather(local, every)
+        counts, means, m2s = every[:, 0], every[:, 1], every[:, 2]
+        total = counts.sum(axis=0)
+        global_mean = (counts * means).sum(axis=0) / total
+        m2 = m2s.sum(axis=0) + (counts * (means - global_mean) ** 2).sum(axis=0)
+        return total, global_mean, m2
 
     def __repr__(self) -> str:
         return f"<DataParallel rank {self.rank} of {self.num_processes}>"

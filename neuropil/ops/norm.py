@@ -8,6 +8,11 @@ pixels x 6 channels) and repeats each per-channel number along a row. A plain
 ``x - mean`` with the 6-wide channel axis innermost would run NumPy's inner loop 100,352
 times for 6 values each; the wide view runs it 1,024 times for 588.
 
+Synchronized batch norm (``BatchNormalization(synchronized=True)`` under data parallelism)
+is the same op given a ``distribution``: its statistics and the two per-channel sums of its
+backward become those of the global batch, spread over the ranks. The op only calls methods
+on the object it is given, so nothing here imports MPI.
+
 The composed twins (``tests/ops/test_norm.py``) are the spec.
 """
 from __future__ import annotations
@@ -89,11 +94,22 @@ class BatchNorm(Op):
     x - mean in the buffer that becomes dx: a saved x̂ would be one more array as large as
     x, and a fresh large array costs more (page faults) than the extra pass.
     After forward, ``self.mean`` and ``self.variance`` hold the batch statistics.
+
+    Synchronized (``distribution`` given): this rank holds a slice of the global batch, n
+    values per channel out of N. Forward combines every rank's (n, mean, Σ (x - mean)²) into
+    the global mean and variance. The loss is L = Σ_r w_r · L_r (w_r: rank r's share of the
+    global batch, ``distribution.share``; 1 outside ``fit``), and each rank's upstream
+    gradient g is that of its own L_r, so backward allreduces S = Σ_r w_r · (Σ g, Σ g·x̂) and
+    uses S / w for Σ g and Σ g·x̂ in dx, with N for n: dx is the gradient of L in L_r's scale,
+    which ``fit`` weights by w again when it averages the gradients. dgamma and dbeta stay
+    local: ``fit`` averages them with the other gradients.
     """
 
-    def __init__(self, axis: int, epsilon: float, has_gamma: bool, has_beta: bool):
+    def __init__(self, axis: int, epsilon: float, has_gamma: bool, has_beta: bool,
+                 distribution=None):
         self.axis, self.epsilon = axis, epsilon
         self.has_gamma, self.has_beta = has_gamma, has_beta
+        self.distribution = distribution
 
     def forward(self, x, *params):
         gamma = params[0] if self.has_gamma else None
@@ -104,6 +120,15 @@ class BatchNorm(Op):
         mean_row = ch.expand(mean)
         out = xw - mean_row  # centred first: an exact variance, no E[x²] - E[x]²
         variance = ch.fold(_dot(out, out, (0,))) / ch.count
+        self.count = ch.count
+        if self.distribution is not None:  # the global batch's statistics
+            count, global_mean, m2 = self.distribution.batch_moments(
+                ch.count, mean, variance * ch.count)
+            self.count = count
+            out -= ch.expand((global_mean - mean).astype(x.dtype))  # x - global mean
+            mean = global_mean.astype(x.dtype)
+            variance = (m2 / count).astype(x.dtype)
+            mean_row = ch.expand(mean)
         inv = 1.0 / np.sqrt(variance + self.epsilon)
         scale = inv if gamma is None else inv * gamma
         out *= ch.expand(scale)
@@ -115,16 +140,18 @@ class BatchNorm(Op):
         return out.reshape(x.shape)
 
     def backward(self, grad):
-        ch, n = self.ch, self.ch.count
+        ch = self.ch
         g = grad.reshape(ch.rows, ch.width)
         centred = self.xw - self.mean_row  # becomes dx, in place
         dbeta = ch.fold(g.sum(axis=0))
         dgamma = self.inv * ch.fold(_dot(g, centred, (0,)))
         grads = [None]
         if self.needs_grad[0]:  # dx = s·g - s·x̂·dgamma/n - s·dbeta/n, in four passes
-            centred *= ch.expand(-self.inv * dgamma / n)
+            mean_dbeta, mean_dgamma = (dbeta / self.count, dgamma / self.count) \
+                if self.distribution is None else self._global_means(dbeta, dgamma)
+            centred *= ch.expand(-self.inv * mean_dgamma)
             centred += g
-            centred += ch.expand(-dbeta / n)
+            centred += ch.expand(-mean_dbeta)
             centred *= ch.expand(self.scale)
             grads[0] = centred.reshape(grad.shape)
         if self.has_gamma:
@@ -132,6 +159,15 @@ class BatchNorm(Op):
         if self.has_beta:
             grads.append(dbeta)
         return tuple(grads)
+
+    def _global_means(self, dbeta, dgamma) -> tuple:
+        """(S / w) / N for the sums Σ g and Σ g·x̂ (see the class docstring). A rank with
+        share 0 (a stand-in for an empty slice) adds nothing, and its dx counts for nothing."""
+        share = self.distribution.share
+        share = 1.0 if share is None else float(share)
+        sums = self.distribution.sum_arrays([share * dbeta, share * dgamma])
+        factor = (1.0 / share if share else 1.0) / self.count
+        return tuple((total * factor).astype(dbeta.dtype) for total in sums)
 
 
 class BatchNormInference(Op):
@@ -239,7 +275,7 @@ def _inputs(*params) -> list:
 
 
 def batch_norm(x, gamma=None, beta=None, axis: int = -1, epsilon: float = 1e-3,
-               return_moments: bool = False):
+               return_moments: bool = False, distribution=None):
     """Normalizes each channel (``axis``) with this batch's mean and biased variance over
     every other axis, then scales by ``gamma`` and shifts by ``beta`` (each optional, shape
     ``(x.shape[axis],)``). The training path of ``BatchNormalization``.
@@ -247,12 +283,17 @@ def batch_norm(x, gamma=None, beta=None, axis: int = -1, epsilon: float = 1e-3,
     With ``return_moments=True`` returns ``(y, mean, variance)``; the two statistics are
     constants (no gradient), for updating moving averages.
 
+    With a ``distribution`` (a ``neuropil.distribution.DataParallel``: anything with
+    ``batch_moments``, ``sum_arrays`` and ``share``), ``x`` is this rank's slice of a global
+    batch and the statistics are the global batch's (synchronized batch norm). Every rank
+    must then call it, in the same order, and run its backward.
+
     Example:
     >>> y = batch_norm(Tensor([[1.0], [3.0]]), epsilon=0.0)
     >>> y.numpy().ravel().tolist()
     [-1.0, 1.0]
     """
-    op = BatchNorm(axis, float(epsilon), gamma is not None, beta is not None)
+    op = BatchNorm(axis, float(epsilon), gamma is not None, beta is not None, distribution)
     y = op(*_inputs(x, gamma, beta))
     return (y, Tensor(op.mean), Tensor(op.variance)) if return_moments else y
 

@@ -233,6 +233,7 @@ class IterableBatches:
         self.exhausted = False  # a generator that has nothing left
         self.ran_out = False  # the last epoch ended before `steps` batches
         self._iterator, self._used, self._total = None, 0, 0
+        self.generator = None  # the stream that shuffles a PyDataset; None: the global one
 
     def _length(self):
         if isinstance(self.source, PyDataset):
@@ -246,7 +247,7 @@ class IterableBatches:
             return iter(self.source)
         if self.length is None or not self.shuffle:
             return iter(self.source)
-        order = random.global_generator().permutation(self.length)
+        order = (self.generator or random.global_generator()).permutation(self.length)
         return (self.source[int(i)] for i in order)
 
     def __iter__(self):

@@ -164,6 +164,11 @@ class Trainer:
     def train_step(self, x, y=None, sample_weight=None) -> dict:
         y_pred = self(x, training=True)
         loss = self.compute_loss(x, y, y_pred, sample_weight)
+        self._descend(loss)
+        return self._track(loss, y, y_pred, sample_weight)
+
+    def _descend(self, loss) -> None:
+        """Backward from ``loss``, then one optimizer step on the trainable weights."""
         weights = self._trainable_for_step()
         if weights and loss.requires_grad:
             for weight in weights:
@@ -175,7 +180,6 @@ class Trainer:
             if self._distribution is not None:  # sum over ranks of share · local gradient
                 grads = self._distribution.allreduce_gradients(grads, self._gradient_share)
             self.optimizer.apply(grads, weights)
-        return self._track(loss, y, y_pred, sample_weight)
 
     def test_step(self, x, y=None, sample_weight=None) -> dict:
         with no_grad():
@@ -349,41 +353,57 @@ class Trainer:
 
     # ---- data parallelism (neuropil.distribution) ----------------------------------------
     _distribution = None
+    _pending_broadcast = False  # weights to share once the first batch has built the model
 
     def _begin_distributed_fit(self, x, batches):
         """With a distribution set: build the model, start every rank from rank 0's weights,
-        and shuffle alike on every rank. Returns the distribution (or None)."""
+        and shuffle alike on every rank. Returns the distribution (or None).
+
+        Data that comes in batches (generator, iterable, PyDataset) is read on every rank:
+        each must yield the same batches in the same order, and keeps its slice of each.
+        An unbuilt model is then built, and the weights shared, at the first batch."""
         distribution = backend.distribution()
         if distribution is None:
             return None
-        if not isinstance(batches, ArrayBatches):
-            raise ValueError("Data-parallel training (neuropil.distribution) needs NumPy "
-                             f"arrays; received x of type {type(x).__name__}.")
-        if not self.built:
+        self._pending_broadcast = False
+        if self.built:
+            distribution.broadcast_variables(self.weights)
+        elif isinstance(batches, ArrayBatches):
             with no_grad():
                 self(map_structure(lambda a: a[:1], x), training=False)
-        distribution.broadcast_variables(self.weights)
+            distribution.broadcast_variables(self.weights)
+        else:
+            self._pending_broadcast = True
         batches.generator = np.random.default_rng(distribution.common_seed())
         self._distribution = distribution
         return distribution
 
     def _distributed_train_step(self, distribution, x, y, sample_weight) -> dict:
         """This rank's slice of the global batch, then gradients averaged over all ranks."""
+        if self._pending_broadcast:  # a model built by its first batch (generator data)
+            with no_grad():
+                self(map_structure(lambda a: a[:1], x), training=False)
+            distribution.broadcast_variables(self.weights)
+            self._pending_broadcast = False
         start, stop, share = distribution.shard(num_samples(x, "x"))
+        if stop == start:
+            # NOTE: a global batch smaller than the number of ranks leaves this rank nothing.
+            # It still joins every collective of the step (synchronized BatchNormalization's
+            # and the gradients' allreduce) by running it on a stand-in, the batch's first
+            # sample, with share 0: its statistics and gradients count for nothing, and its
+            # metrics are left alone.
+            start, stop = 0, 1
         pick = lambda data: map_structure(  # noqa: E731
             lambda a: None if a is None else a[start:stop], data)
-        self._gradient_share = share
+        self._gradient_share = distribution.share = share
         try:
-            if stop > start:
+            if share:
                 return self.train_step(pick(x), pick(y), pick(sample_weight))
-            # A global batch smaller than the number of ranks: this rank still joins the
-            # allreduce (with nothing), so that the others do not wait forever.
-            weights = self._trainable_for_step()
-            self.optimizer.apply(distribution.allreduce_gradients(
-                [np.zeros_like(w.data) for w in weights], 0.0), weights)
+            xb, yb, wb = pick(x), pick(y), pick(sample_weight)
+            self._descend(self.compute_loss(xb, yb, self(xb, training=True), wb))
             return self._logs()
         finally:
-            self._gradient_share = None
+            self._gradient_share = distribution.share = None
 
     def _batch_source(self, x, y, sample_weight, batch_size, steps, where, shuffle=False,
                       for_predict=False) -> IterableBatches:

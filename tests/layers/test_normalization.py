@@ -152,7 +152,7 @@ def test_keras_defaults():
 
 @pytest.mark.parametrize("kwargs, error", [
     (dict(axis=1.5), TypeError), (dict(momentum=1.5), ValueError),
-    (dict(epsilon=-1.0), ValueError), (dict(synchronized=True), ValueError),
+    (dict(epsilon=-1.0), ValueError), (dict(synchronized="yes"), TypeError),
     (dict(renorm=True), NotImplementedError)])
 def test_bad_arguments_are_rejected_early(kwargs, error):
     with pytest.raises(error, match="BatchNormalization"):
