@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuropil import backend
+from neuropil.backend import threads
 
 __all__ = ["Tensor", "Variable", "as_array"]
 
@@ -118,6 +119,10 @@ class Tensor:
             if grad.shape != self.shape:
                 raise ValueError(f"backward(grad=...) expects shape {self.shape}, "
                                  f"received {grad.shape}.")
+        with threads.region():  # see backend/threads.py: who owns the cores
+            self._run_backward(grad, retain_graph)
+
+    def _run_backward(self, grad, retain_graph: bool) -> None:
         pending = {id(self): grad}
         for tensor in reversed(_topological_order(self)):
             g = pending.pop(id(tensor), None)

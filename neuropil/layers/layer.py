@@ -14,6 +14,7 @@ import numpy as np
 
 from neuropil import backend, initializers, regularizers
 from neuropil._naming import to_snake_case, unique_name
+from neuropil.backend import threads
 from neuropil.autodiff import Tensor, Variable, no_grad
 from neuropil.layers.input_spec import assert_input_compatibility, format_shape
 from neuropil.layers.node import (KerasTensor, Node, flatten_structure, is_symbolic,
@@ -171,7 +172,8 @@ class Layer:
         _training_context.append(training)
         try:
             self._in_call = True
-            outputs = self.call(inputs, *args[1:], **self._call_kwargs(training, kwargs))
+            with threads.region():  # see backend/threads.py: who owns the cores
+                outputs = self.call(inputs, *args[1:], **self._call_kwargs(training, kwargs))
         finally:
             self._in_call = False
             _training_context.pop()

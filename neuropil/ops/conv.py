@@ -4,204 +4,48 @@ Images are (batch, height, width, channels); kernels are HWIO, (kh, kw, in, out)
 Keras. Like Keras and TensorFlow, "convolution" here is cross-correlation: the kernel is not
 flipped.
 
-How it is fast: ``conv2d`` copies every window of the (padded) input into one matrix of
-columns, (batch·out_h·out_w, kh·kw·in) ("im2col"), and multiplies it by the kernel reshaped
-to (kh·kw·in, out): one GEMM. Backward reuses the saved columns for the kernel gradient (a
-second GEMM); the input gradient is one GEMM per kernel tap whose result is added into a
-strided slice of the padded input's gradient (kh·kw vectorized adds, never a loop over
-pixels). ``SlidingWindow`` holds the geometry and is shared with ``pool.py``.
+How it is fast: ``conv2d`` copies every window of the (padded) input into one row of a
+matrix of columns, (images·out_h·out_w, kh·kw·in) ("im2col", ``window.SlidingWindow``), and
+multiplies it by the kernel reshaped to (kh·kw·in, out): one GEMM. It does so a chunk of the
+batch at a time (``window.batch_chunks``: ~2 MB of columns, which stay in the cache between
+the copy that writes them and the GEMM that reads them), and the chunks are shared by the
+worker threads (``backend.threads``), each with a one-thread BLAS. Backward, per chunk:
+the kernel gradient is columns.T @ output gradient (the columns rebuilt, not kept), the
+input gradient one GEMM to every tap's product followed by col2im (each product added where
+its tap read from: compiled with numba, else kh·kw strided adds).
 
 A convolution layer's bias and relu ride along (``conv2d(..., bias=, relu=True)``): the
 columns get one more column of ones and the kernel one more row, the bias, so the GEMM adds
 the bias and the kernel-gradient GEMM returns the bias gradient as its last row; relu runs
-in place on the GEMM's output, and backward masks the incoming gradient once. Separate add
-and relu ops cost LeNet-5's first layer 6 ms of its 22 ms step (each a fresh 2.4 MB array,
-each way).
+in place on the GEMM's output, and backward masks the incoming gradient once.
 
 With numba installed (``accel.py``, ``numba_kernels.py``): a one-channel, stride-1
-convolution (a grayscale first layer) runs as a direct compiled loop, without columns
-(LeNet-5's first layer: 6.5 + 6 ms -> 2.9 ms a step); the input gradient is one GEMM to all
-taps' products followed by a compiled col2im that adds each row where it was read from,
-in batch chunks of a few MB (LeNet's second layer: 3.1 -> 1.3 ms alone). The NumPy code
-stays the reference; the tests run both.
+convolution (a grayscale first layer) runs as a direct compiled loop per chunk, without
+columns, and col2im is compiled. The NumPy code stays the reference; the tests run both.
 
-Memory: in inference (nothing recorded) the columns are built and multiplied a few MB of
-images at a time, in one per-thread scratch buffer (``_scratch``) that never leaves the op;
-only training keeps a whole batch's columns, for backward. Predicting LeNet-5 on batches
-of 1000 needed 78 MB of columns for the first layer and 58 ms a batch; now 4 MB and 34 ms
-(NumPy) or no columns and 23 ms (numba).
+Measured on ResNet-20 (batch 128, 2 cores; bench/bench_resnet20.py), against keeping a whole
+batch's columns for backward and one 2-thread GEMM per convolution: a training step 954 ->
+443 ms, predict 449 -> 176 ms, peak memory 1.32 GB -> 0.57 GB (stage 1 kept 75 MB of
+columns per convolution). The chunk GEMMs run at 80-100 GFLOP/s per core; the columns'
+copies are ~25% of a chunk's time.
 
-Measured and rejected (bench/bench_conv.py shapes): a loop of per-tap GEMMs in forward
-(slower: kh·kw GEMMs with a short inner dimension), einsum on the strided window view (2-4x
-slower), one GEMM to all taps' products followed by NumPy adds from strided slices (1.3-2x
-slower backward: NumPy's inner loop is then only `in` long; compiled, it is the fastest), a
-transposed-convolution input gradient (im2col of the padded output gradient: a larger copy
-than the adds it saves), splitting the copies over threads (memory bound: <5% overall),
-compiled im2col copies (numba: 1.3-2x slower than NumPy's strided copy), and the GEMM
-transposed, kernel (out, K) @ columns (K, M), for LeNet's first layer (no faster, and the
-output then needs a transposing copy).
+Measured and rejected (bench/bench_conv.py shapes): a loop of per-tap GEMMs over the padded
+image in forward (kh·kw GEMMs with a short inner dimension: slower below 32 channels and on
+small images), einsum on the strided window view (2-4x slower), the transposed-convolution
+input gradient (im2col of the padded output gradient: a larger copy than col2im's adds),
+compiled im2col copies (numba: slower than NumPy's strided copy), and the GEMM transposed,
+kernel (out, K) @ columns (K, M) (no faster, and the output then needs a transposing copy).
 """
 from __future__ import annotations
 
-import numbers
-import threading
-
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from neuropil.autodiff import Op
+from neuropil.backend import threads
 from neuropil.ops import accel
+from neuropil.ops.window import SlidingWindow, batch_chunks, pair, scratch
 
 __all__ = ["conv2d", "depthwise_conv2d", "conv2d_transpose"]
-
-
-def pair(value, name: str, low: int = 1) -> tuple:
-    """An int or a 2-sequence of ints (each >= ``low``) -> a 2-tuple."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value, value)
-    value = tuple(value)
-    if len(value) != 2 or any(not isinstance(v, numbers.Integral) or isinstance(v, bool)
-                              or v < low for v in value):
-        raise ValueError(f"`{name}` must be an integer >= {low} or a tuple of two. "
-                         f"Received: {name}={value!r}")
-    return tuple(int(v) for v in value)
-
-
-class SlidingWindow:
-    """Where a (kh, kw) window, moved by ``strides`` and spread by ``dilation``, lands on an
-    (h, w) image with Keras's padding rule.
-
-    ``"valid"`` adds nothing and keeps only windows that fit: out = (n - span) // s + 1, where
-    span = (k - 1)·d + 1. ``"same"`` gives out = ceil(n / s) by padding the least that makes
-    the last window fit, (out - 1)·s + span - n (never negative), split with the smaller half
-    before and the larger after (TensorFlow's rule; PyTorch would pad symmetrically).
-    Tap (a, b) of the window reads the padded image at rows a·d + s·i for i < out_h, and
-    columns b·d + s·j: one strided slice of the whole batch per tap.
-    """
-
-    def __init__(self, image_hw, kernel_hw, strides, dilation, padding: str, what="kernel"):
-        padding = padding.lower() if isinstance(padding, str) else padding
-        if padding not in ("valid", "same"):
-            raise ValueError(f"`padding` must be 'valid' or 'same'. Received: padding={padding!r}")
-        self.kernel_hw, self.strides, self.dilation = tuple(kernel_hw), strides, dilation
-        self.out_hw, self.pads = [], []
-        for n, k, s, d in zip(image_hw, kernel_hw, strides, dilation):
-            span = (k - 1) * d + 1
-            if padding == "valid":
-                out, total = (n - span) // s + 1, 0
-            else:
-                out = -(-n // s)
-                total = max((out - 1) * s + span - n, 0)
-            if out < 1:
-                raise ValueError(
-                    f"The {what} of size {tuple(kernel_hw)} (dilation {tuple(dilation)}) does "
-                    f"not fit in an image of size {tuple(image_hw)} with padding='valid': the "
-                    f"output would be empty. Use padding='same', a smaller {what} or a larger "
-                    "input.")
-            self.out_hw.append(out)
-            self.pads.append((total // 2, total - total // 2))
-        self.out_hw = tuple(self.out_hw)
-        # Windows that never overlap (stride >= span): no two taps read the same position.
-        self.disjoint = all(s >= (k - 1) * d + 1
-                            for k, s, d in zip(kernel_hw, strides, dilation))
-        self.image_hw = tuple(image_hw)
-        self.padded_hw = tuple(n + sum(p) for n, p in zip(image_hw, self.pads))
-
-    def taps(self):
-        """Yields (tap index, (row slice, column slice)) in row-major kernel order."""
-        (kh, kw), (sh, sw), (dh, dw), (oh, ow) = (self.kernel_hw, self.strides, self.dilation,
-                                                  self.out_hw)
-        for a in range(kh):
-            for b in range(kw):
-                yield a * kw + b, (slice(None), slice(a * dh, a * dh + sh * (oh - 1) + 1, sh),
-                                   slice(b * dw, b * dw + sw * (ow - 1) + 1, sw))
-
-    def pad(self, x, value=0):
-        """x (N, h, w, C) inside a border of ``value``; x itself when there is no border."""
-        if not any(any(p) for p in self.pads):
-            return x
-        (top, _), (left, _) = self.pads
-        out = np.full((x.shape[0],) + self.padded_hw + x.shape[3:], value, dtype=x.dtype)
-        out[:, top:top + x.shape[1], left:left + x.shape[2]] = x
-        return out
-
-    def crop(self, padded):
-        """The inverse of ``pad``: the image's part of a padded array (a view)."""
-        (top, _), (left, _) = self.pads
-        return padded[:, top:top + self.image_hw[0], left:left + self.image_hw[1]]
-
-    def scatter(self, pieces, batch_shape, dtype):
-        """Adds each tap's piece (N, out_h, out_w, ...), given in tap order, where that tap
-        read from: the adjoint of taking the slices. Returns the padded-image-sized sum.
-
-        Each piece is used before the next is asked for, so a generator may hand out one
-        buffer over and over."""
-        out = np.zeros((batch_shape[0],) + self.padded_hw + tuple(batch_shape[1:]), dtype)
-        for (_, where), piece in zip(self.taps(), pieces):
-            if self.disjoint:
-                out[where] = piece  # nothing to add to: a plain copy is faster than +=
-            else:
-                out[where] += piece
-        return out
-
-    def columns(self, x, ones: bool = False, scratch: bool = False):
-        """im2col: (N·out_h·out_w, kh·kw·C) with columns in the kernel's (kh, kw, C) order,
-        and a last column of ones when ``ones`` (the bias's partner in the GEMM).
-
-        ``scratch``: build it in this thread's reusable buffer (the caller must be done with
-        it before the next ``scratch`` call); else in a fresh array.
-
-        With one channel the tap-major copy (one contiguous slice per tap) is ~4x faster than
-        copying the 6-D window view, whose innermost run is a single number; its transpose
-        is the same matrix, and BLAS takes transposed operands at no cost.
-        """
-        xp = self.pad(x)
-        n, c = x.shape[0], x.shape[-1]
-        rows = n * self.out_hw[0] * self.out_hw[1]
-        depth = self.kernel_hw[0] * self.kernel_hw[1] * c
-        if c == 1:
-            tap_major = _empty((depth + ones, n) + self.out_hw, x.dtype, scratch)
-            for t, where in self.taps():
-                tap_major[t] = xp[where][..., 0]
-            if ones:
-                tap_major[depth] = 1
-            return tap_major.reshape(-1, rows).T
-        (sh, sw), (dh, dw) = self.strides, self.dilation
-        spans = [(k - 1) * d + 1 for k, d in zip(self.kernel_hw, self.dilation)]
-        view = sliding_window_view(xp, spans, axis=(1, 2))  # (N, h', w', C, span_h, span_w)
-        view = view[:, ::sh, ::sw, :, ::dh, ::dw].transpose(0, 1, 2, 4, 5, 3)
-        cols = _empty((rows, depth + ones), x.dtype, scratch)
-        np.copyto(cols[:, :depth].reshape(view.shape), view)
-        if ones:
-            cols[:, depth] = 1
-        return cols
-
-
-# Per thread, one reusable buffer per purpose, for arrays that never leave the op that fills
-# them (inference columns, col2im chunks): the same few MB every call instead of fresh arrays
-# whose pages the kernel must fault in again (~1 ms per 2.4 MB on a small VM). Per thread, so
-# two threads predicting at once never share one. It grows to the largest request (bounded
-# by CHUNK_BYTES, plus one image's worth when a single image is larger) and is kept.
-_scratch = threading.local()
-CHUNK_BYTES = 4 << 20  # columns built at a time in inference; fits the L3 cache
-
-
-def _empty(shape, dtype, scratch: bool = False, purpose: str = "columns"):
-    """np.empty(shape, dtype), or a view of this thread's scratch buffer for ``purpose``."""
-    if not scratch:
-        return np.empty(shape, dtype)
-    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    buffers = _scratch.__dict__.setdefault("buffers", {})
-    buffer = buffers.get(purpose)
-    if buffer is None or buffer.size < size:
-        buffer = buffers[purpose] = np.empty(size, np.uint8)
-    return buffer[:size].view(dtype).reshape(shape)
-
-
-def _chunks(n: int, bytes_per_image: int):
-    """Batch slices of about CHUNK_BYTES of work each (at least one image)."""
-    step = max(1, CHUNK_BYTES // max(bytes_per_image, 1))
-    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
 
 def _check(x, kernel, op: str, kernel_layout: str, channel_axis: int = 2):
@@ -226,44 +70,61 @@ def _tap_products(g2, kernel, shape):
     if c == 1:
         yield from (kernel.reshape(kh * kw, o) @ g2.T).reshape((kh * kw,) + shape)
         return
-    product = np.empty((g2.shape[0], c), np.result_type(g2, kernel))
+    product = scratch((g2.shape[0], c), np.result_type(g2, kernel), "products")
     for tap in kernel.reshape(kh * kw, c, o):
         yield np.matmul(g2, tap.T, out=product).reshape(shape)
 
 
-def _conv_input_grad(window, g2, kernel, n: int):
-    """The input's gradient of ``conv(x, kernel)`` (N, h, w, in), given the output's as
-    (M, out): compiled col2im when numba is available, else per-tap GEMMs and adds."""
+def _input_grad_chunk(window, g2, kernel, gx, compiled):
+    """Writes into ``gx`` (n, h, w, in) the input's gradient of ``conv(x, kernel)`` for n
+    images whose output gradient is ``g2`` (n·out_h·out_w, out): one GEMM to every tap's
+    product and a compiled col2im with numba, else per-tap GEMMs and strided adds."""
     kh, kw, c, o = kernel.shape
     dtype = np.result_type(g2, kernel)
-    compiled = accel.kernels()
     if compiled is None:
-        shape = (n,) + window.out_hw + (c,)
-        return window.crop(window.scatter(_tap_products(g2, kernel, shape), (n, c), dtype))
-    gx = np.empty((n,) + window.image_hw + (c,), dtype)
-    products = kernel.reshape(-1, o).T  # (out, kh·kw·in)
-    per_image = window.out_hw[0] * window.out_hw[1]
+        shape = (len(gx),) + window.out_hw + (c,)
+        gx[...] = window.crop(window.scatter(_tap_products(g2, kernel, shape), (len(gx), c),
+                                             dtype, in_scratch=True))
+        return
+    dcols = np.matmul(g2, kernel.reshape(-1, o).T,
+                      out=scratch((len(g2), kh * kw * c), dtype, "col2im"))
     (top, _), (left, _) = window.pads
-    for part in _chunks(n, per_image * kh * kw * c * dtype.itemsize):
-        rows = g2[part.start * per_image:part.stop * per_image]
-        dcols = np.matmul(rows, products, out=_empty((len(rows), kh * kw * c), dtype, True,
-                                                       "col2im"))
-        compiled.col2im(dcols, kh, kw, *window.strides, *window.dilation, top, left,
-                        *window.out_hw, gx[part])
+    compiled.col2im(dcols, kh, kw, *window.strides, *window.dilation, top, left,
+                    *window.out_hw, gx)
+
+
+def _conv_input_grad(window, g2, kernel, n: int):
+    """The input's gradient (n, h, w, in) of ``conv(x, kernel)`` given the output's as
+    (n·out_h·out_w, out), a few MB of images at a time, on the worker threads."""
+    kh, kw, c, _ = kernel.shape
+    dtype = np.result_type(g2, kernel)
+    gx = np.empty((n,) + window.image_hw + (c,), dtype)
+    per_image = window.out_hw[0] * window.out_hw[1]
+    compiled = accel.kernels()
+    threads.map_chunks(
+        lambda part: _input_grad_chunk(window, g2[part.start * per_image:part.stop * per_image],
+                                       kernel, gx[part], compiled),
+        batch_chunks(n, per_image * kh * kw * c * dtype.itemsize))
     return gx
 
 
 class Conv2D(Op):
-    """Cross-correlation of NHWC images with an HWIO kernel, plus an optional bias and relu:
-    im2col + one GEMM (with numba and one input channel: a direct compiled loop).
+    """Cross-correlation of NHWC images with an HWIO kernel, plus an optional bias and relu.
 
-    Saves the columns (direct loop: the padded image) when the kernel or bias wants a
-    gradient, the kernel when the input does, and the output for relu's mask.
+    The batch is cut into chunks of a few MB of columns (``window.batch_chunks``), shared
+    by the worker threads (``backend.threads``); per chunk, forward builds its columns
+    (im2col, with a column of ones meeting the bias) and multiplies them by the kernel, then
+    applies relu in place; backward masks the chunk's gradient by relu once, rebuilds its
+    columns for the kernel and bias gradients (one GEMM, partial sums added at the end) and
+    sends the gradient back to the input (one GEMM and col2im). Nothing batch-sized is kept
+    but the input and output themselves. With numba and one input channel at stride 1 (a
+    grayscale first layer), each chunk is a direct compiled loop instead, without columns.
+
     ``tests/ops/conv_reference.py`` holds its slow, loop-by-loop twin; the fused bias and
     relu are tested against ``add`` and ``relu``, the compiled loops against NumPy.
     """
 
-    cols = xp = None
+    xp = None
 
     def __init__(self, strides, padding, dilation_rate, relu=False):
         self.strides, self.padding = pair(strides, "strides"), padding
@@ -280,65 +141,106 @@ class Conv2D(Op):
                                self.padding)
         out = np.empty((n,) + window.out_hw + (o,), np.result_type(x, kernel, *(
             [] if bias is None else [bias])))
-        keep = self.recording and any(self.needs_grad[1:])  # columns or image, for backward
         compiled = accel.kernels()
         if compiled is not None and x.shape[-1] == 1 and self.strides == self.dilation == (1, 1):
-            xp = np.ascontiguousarray(window.pad(x)[..., 0])
-            compiled.conv_one_channel_forward(
-                xp, np.ascontiguousarray(kernel[:, :, 0]),
-                np.zeros(o, out.dtype) if bias is None else bias, self.relu, out)
-            self.xp, self.compiled = (xp, compiled) if keep else (None, None)
+            self._direct_forward(compiled, window, x, kernel, bias, out)
         else:
-            self.cols = self._gemm(window, x, kernel, bias, out, keep)
+            self._gemm_forward(window, x, kernel, bias, out)
         if self.recording:
-            self.window, self.batch, self.kernel_shape = window, n, kernel.shape
+            self.window, self.kernel_shape = window, kernel.shape
+            self.x = x if any(self.needs_grad[1:]) and self.xp is None else None
             self.kernel = kernel if self.needs_grad[0] else None
             self.out = out if self.relu else None
         return out
 
-    def _gemm(self, window, x, kernel, bias, out, keep):
-        """im2col and one GEMM into ``out``; returns the columns when ``keep``."""
-        o, ones = kernel.shape[-1], bias is not None
-        weights = kernel.reshape(-1, o)
-        if ones:  # the row that meets the columns' ones
-            weights = np.concatenate([weights, bias.reshape(1, o)])
-        flat = out.reshape(-1, o)
-        if keep:
-            cols = window.columns(x, ones)
-            np.matmul(cols, weights, out=flat)
-        else:  # nothing to keep: a few MB of columns at a time, in a reused buffer
-            cols, per_image = None, window.out_hw[0] * window.out_hw[1]
-            for part in _chunks(x.shape[0], per_image * len(weights) * x.dtype.itemsize):
-                np.matmul(window.columns(x[part], ones, scratch=True), weights,
-                          out=flat[part.start * per_image:part.stop * per_image])
-        if self.relu:
-            np.maximum(out, 0, out=out)
-        return cols
+    def _direct_forward(self, compiled, window, x, kernel, bias, out):
+        """The compiled one-channel loop, chunk by chunk; keeps the padded images."""
+        xp = np.ascontiguousarray(window.pad(x)[..., 0])
+        taps = np.ascontiguousarray(kernel[:, :, 0])
+        bias = np.zeros(out.shape[-1], out.dtype) if bias is None else bias
+        threads.map_chunks(
+            lambda part: compiled.conv_one_channel_forward(xp[part], taps, bias, self.relu,
+                                                           out[part]),
+            batch_chunks(len(x), out[0].nbytes * 2))
+        if self.recording and any(self.needs_grad[1:]):
+            self.xp, self.compiled = xp, compiled
+
+    def _gemm_forward(self, window, x, kernel, bias, out):
+        """Per chunk: im2col and one GEMM into ``out``, then relu in place."""
+        o = kernel.shape[-1]
+        weights = self._weights(kernel, bias)
+        flat, per_image = out.reshape(-1, o), window.out_hw[0] * window.out_hw[1]
+
+        def chunk(part):
+            rows = flat[part.start * per_image:part.stop * per_image]
+            np.matmul(window.columns(x[part], bias is not None, in_scratch=True), weights,
+                      out=rows)
+            if self.relu:
+                np.maximum(rows, 0, out=rows)
+
+        threads.map_chunks(chunk, batch_chunks(len(x), per_image * len(weights)
+                                               * x.dtype.itemsize))
+
+    @staticmethod
+    def _weights(kernel, bias):
+        """The kernel as a (kh·kw·in, out) matrix, with the bias as one more row."""
+        weights = kernel.reshape(-1, kernel.shape[-1])
+        return weights if bias is None else np.concatenate([weights, bias.reshape(1, -1)])
 
     def backward(self, grad):
-        gx = gk = gb = None
         with_bias = len(self.needs_grad) == 3
+        n, o = grad.shape[0], grad.shape[-1]
+        window, per_image = self.window, self.window.out_hw[0] * self.window.out_hw[1]
+        g2 = grad.reshape(-1, o)
+        out2 = self.out.reshape(-1, o) if self.relu else None
+        want_input = self.needs_grad[0]
+        want_weights = self.x is not None
+        gx = np.empty((n,) + window.image_hw + (self.kernel_shape[2],),
+                      grad.dtype) if want_input else None
+        compiled = accel.kernels()
+        depth = int(np.prod(self.kernel_shape[:3]))
+
+        def chunk(part):
+            rows = slice(part.start * per_image, part.stop * per_image)
+            g = g2[rows]
+            if self.relu:
+                g = np.multiply(g, out2[rows] > 0, out=scratch(g.shape, g.dtype, "masked"))
+            partial = None
+            if want_weights:  # (kh·kw·in [+ 1 for the bias], out)
+                partial = window.columns(self.x[part], with_bias, in_scratch=True).T @ g
+            if want_input:
+                _input_grad_chunk(window, g, self.kernel, gx[part], compiled)
+            return partial
+
         if self.xp is not None:  # the direct loop's kernel and bias gradients
-            gk = np.empty(self.kernel_shape[:2] + self.kernel_shape[3:], grad.dtype)
-            gb = np.empty(self.kernel_shape[3], grad.dtype)
-            self.compiled.conv_one_channel_backward(self.xp, np.ascontiguousarray(grad),
-                                                    self.out if self.relu else grad,
-                                                    self.relu, gk, gb)
-            gk = gk.reshape(self.kernel_shape) if self.needs_grad[1] else None
-            gb = gb if with_bias and self.needs_grad[2] else None
-            if not self.needs_grad[0]:
-                return (gx, gk, gb) if with_bias else (gx, gk)
-        g2 = grad.reshape(-1, grad.shape[-1])
-        if self.relu:
-            g2 = g2 * (self.out.reshape(g2.shape) > 0)
-        if self.needs_grad[0]:
-            gx = _conv_input_grad(self.window, g2, self.kernel, self.batch)
-        if self.cols is not None:
-            both = self.cols.T @ g2  # (kh·kw·in [+ 1 for the bias], out)
-            depth = int(np.prod(self.kernel_shape[:3]))
+            partials = self._direct_backward(grad)
+            if want_input:
+                threads.map_chunks(chunk, batch_chunks(n, per_image * (depth + o)
+                                                       * grad.dtype.itemsize))
+        else:
+            partials = threads.map_chunks(chunk, batch_chunks(
+                n, per_image * (depth + with_bias + o) * grad.dtype.itemsize))
+        gk = gb = None
+        if want_weights or self.xp is not None:
+            both = partials[0] if len(partials) == 1 else np.sum(partials, axis=0)
             gk = both[:depth].reshape(self.kernel_shape) if self.needs_grad[1] else None
             gb = both[depth] if with_bias and self.needs_grad[2] else None
         return (gx, gk, gb) if with_bias else (gx, gk)
+
+    def _direct_backward(self, grad):
+        """The compiled one-channel loop's kernel and bias gradients, as partial sums per
+        chunk: (kh·kw + 1, out) each, the bias's last."""
+        kh, kw, _, o = self.kernel_shape
+        grad = np.ascontiguousarray(grad)
+        masked_by = self.out if self.relu else grad
+
+        def chunk(part):
+            gk, gb = np.empty((kh, kw, o), grad.dtype), np.empty(o, grad.dtype)
+            self.compiled.conv_one_channel_backward(self.xp[part], grad[part],
+                                                    masked_by[part], self.relu, gk, gb)
+            return np.concatenate([gk.reshape(-1, o), gb[None]])
+
+        return threads.map_chunks(chunk, batch_chunks(len(grad), grad[0].nbytes * 2))
 
 
 class DepthwiseConv2D(Op):

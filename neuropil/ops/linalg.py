@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 
 from neuropil.autodiff import Op
+from neuropil.backend import threads
 from neuropil.ops.elementwise import unbroadcast
 
 __all__ = ["matmul", "dense", "einsum"]
@@ -53,7 +54,7 @@ class Dense(Op):
     def forward(self, x, kernel, bias=None):
         self.x_shape = x.shape
         x2 = x.reshape(-1, x.shape[-1])
-        out = x2 @ kernel
+        out = threads.matmul(x2, kernel)
         if bias is not None:
             out += bias
         if self.relu:
@@ -68,8 +69,9 @@ class Dense(Op):
         g2 = grad.reshape(-1, grad.shape[-1])
         if self.relu:
             g2 = g2 * (self.out > 0)
-        gx = (g2 @ self.kernel.T).reshape(self.x_shape) if self.needs_grad[0] else None
-        gk = self.x2.T @ g2 if self.needs_grad[1] else None
+        gx = threads.matmul(g2, self.kernel.T).reshape(self.x_shape) if self.needs_grad[0] \
+            else None
+        gk = threads.matmul(self.x2.T, g2) if self.needs_grad[1] else None
         if len(self.needs_grad) == 2:
             return gx, gk
         gb = g2.sum(axis=0) if self.needs_grad[2] else None

@@ -7,15 +7,17 @@ its own: it is ``ops.mean`` / ``ops.max`` over the spatial axes.
 
 With numba installed (``accel.py``), max pooling is one compiled pass each way: forward
 also records which tap won each window, backward adds each gradient there (instead of ph·pw
-rounds of compare, mask, multiply and add).
+rounds of compare, mask, multiply and add). The compiled passes run over chunks of the
+batch on the worker threads (``backend.threads``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from neuropil.autodiff import Op
+from neuropil.backend import threads
 from neuropil.ops import accel
-from neuropil.ops.conv import SlidingWindow, pair
+from neuropil.ops.window import SlidingWindow, batch_chunks, pair
 
 __all__ = ["max_pool2d", "avg_pool2d", "pad"]
 
@@ -64,11 +66,15 @@ class MaxPool2D(Op):
         taps = window.kernel_hw[0] * window.kernel_hw[1]
         arg = np.empty(out.shape, np.uint8 if taps <= 256 else np.int32)
         if window.kernel_hw == window.strides == (2, 2) and not any(map(any, window.pads)):
-            compiled.max_pool_2x2_forward(x, out, arg)
+            def chunk(part):
+                compiled.max_pool_2x2_forward(x[part], out[part], arg[part])
         else:
             (top, _), (left, _) = window.pads
-            compiled.max_pool_forward(x, *window.kernel_hw, *window.strides, top, left, out,
-                                      arg)
+
+            def chunk(part):
+                compiled.max_pool_forward(x[part], *window.kernel_hw, *window.strides, top,
+                                          left, out[part], arg[part])
+        threads.map_chunks(chunk, batch_chunks(len(x), x[0].nbytes))
         if self.recording:
             self.window, self.arg, self.x_shape, self.compiled = window, arg, x.shape, compiled
         return out
@@ -76,10 +82,13 @@ class MaxPool2D(Op):
     def backward(self, grad):
         if self.arg is not None:
             gx = np.empty(self.x_shape, grad.dtype)
+            grad = np.ascontiguousarray(grad)
             (top, _), (left, _) = self.window.pads
-            self.compiled.max_pool_backward(np.ascontiguousarray(grad), self.arg,
-                                            *self.window.kernel_hw, *self.window.strides,
-                                            top, left, gx)
+            threads.map_chunks(
+                lambda part: self.compiled.max_pool_backward(
+                    grad[part], self.arg[part], *self.window.kernel_hw, *self.window.strides,
+                    top, left, gx[part]),
+                batch_chunks(len(gx), gx[0].nbytes))
             return (gx,)
         gx = self.window.scatter(self._routed(grad), (self.x_shape[0], self.x_shape[3]),
                                  grad.dtype)

@@ -481,7 +481,7 @@ def test_keras_names_shadow_the_engine_modules():
     # keras.ops.shape / norm / conv are functions; the engine modules stay importable.
     assert ops.shape(np.zeros((2, 1))) == (2, 1)
     assert callable(ops.norm) and callable(ops.conv)
-    from neuropil.ops.conv import SlidingWindow  # noqa: F401
+    from neuropil.ops.window import SlidingWindow  # noqa: F401
     from neuropil.ops.shape import getitem  # noqa: F401
 
 
