@@ -40,7 +40,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["workers", "set_num_threads", "controls_blas", "map_chunks", "region", "matmul"]
+__all__ = ["workers", "set_num_threads", "controls_blas", "map_chunks", "split", "region",
+           "matmul"]
 
 _state = {"workers": None, "controller": None, "pool": None, "limiter": None, "depth": 0,
           "parallel_calls": 0, "last_region_parallel": False}
@@ -183,6 +184,17 @@ class region:
         if self.limited:
             _limit_blas(False)
         return False
+
+
+def split(n: int, bytes_per_item: int, chunk_bytes: int = 512 << 10) -> list:
+    """``range(n)`` cut into slices of about ``chunk_bytes`` of work each (at least one
+    item): several for ``map_chunks`` when there are workers to share them and the work is
+    worth it (a few hundred KB: a chunk stays in the core's cache across an op's passes),
+    else one slice of everything."""
+    if workers() == 1 or n * bytes_per_item < 2 * chunk_bytes:
+        return [slice(0, n)]
+    step = max(1, chunk_bytes // max(bytes_per_item, 1))
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
 
 SPLIT_MACS = 1 << 23  # multiply-adds from which a GEMM is shared by the workers (~0.2 ms)

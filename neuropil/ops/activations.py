@@ -10,12 +10,33 @@ import math
 import numpy as np
 
 from neuropil.autodiff import Op
+from neuropil.backend import threads
 
 __all__ = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus", "gelu", "silu",
            "softmax", "log_softmax", "erf", "erf_op"]
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
+
+
+def _chunked(fn, first, *others):
+    """``fn(first, *others, out=...)`` elementwise on same-shaped arrays into a fresh array,
+    in chunks shared by the worker threads when the arrays are large (``backend.threads``).
+    """
+    out = np.empty(first.shape, first.dtype)
+    flat = [np.ravel(a) for a in (first,) + others]
+    result = out.reshape(-1)
+    if not all(a.flags.c_contiguous for a in (first,) + others):
+        fn(first, *others, out=out)
+        return out
+    threads.map_chunks(lambda part: fn(*[a[part] for a in flat], out=result[part]),
+                       threads.split(out.size, out.itemsize))
+    return out
+
+
+def _pass_positive(grad, out_, out):
+    """relu's backward: the gradient where the output is positive, else 0."""
+    return np.multiply(grad, out_ > 0, out=out)
 
 
 class Sigmoid(Op):
@@ -48,7 +69,7 @@ class Relu(Op):
 
     def forward(self, z):
         if self.plain:  # the hot path: one pass, keep only the output
-            self.out = np.maximum(z, 0)
+            self.out = _chunked(lambda a, out: np.maximum(a, 0, out=out), z)
             return self.out
         self.z = z
         out = np.where(z > self.threshold, z, 0).astype(z.dtype)
@@ -60,7 +81,7 @@ class Relu(Op):
 
     def backward(self, grad):
         if self.plain:
-            return (grad * (self.out > 0),)
+            return (_chunked(_pass_positive, grad, self.out),)
         z = self.z
         passes = z > self.threshold
         if self.max_value is not None:

@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from neuropil.autodiff import Op, Tensor
+from neuropil.backend import threads
 
 __all__ = ["batch_norm", "batch_norm_inference", "layer_norm"]
 
@@ -76,6 +77,11 @@ def _dot(a: np.ndarray, b: np.ndarray, axes: tuple, keepdims: bool = False) -> n
         else out
 
 
+def _total(partials: list) -> np.ndarray:
+    """The sum of per-chunk partial sums (the one partial itself when there is one)."""
+    return partials[0] if len(partials) == 1 else np.sum(partials, axis=0)
+
+
 def _check_axis(axis: int, ndim: int, op: str) -> int:
     if not -ndim <= axis < ndim:
         raise ValueError(f"{op}: axis {axis} is out of range for an input of rank {ndim}; "
@@ -116,10 +122,17 @@ class BatchNorm(Op):
         beta = params[-1] if self.has_beta else None
         ch = _channels(x.shape, _check_axis(self.axis, x.ndim, "batch_norm"))
         xw = x.reshape(ch.rows, ch.width)
-        mean = ch.fold(xw.sum(axis=0)) / ch.count
+        parts = threads.split(ch.rows, ch.width * x.itemsize)
+        mean = ch.fold(_total(threads.map_chunks(lambda r: xw[r].sum(axis=0), parts))) \
+            / ch.count
         mean_row = ch.expand(mean)
-        out = xw - mean_row  # centred first: an exact variance, no E[x²] - E[x]²
-        variance = ch.fold(_dot(out, out, (0,))) / ch.count
+        out = np.empty_like(xw)
+
+        def centre(r):  # centred first: an exact variance, no E[x²] - E[x]²
+            np.subtract(xw[r], mean_row, out=out[r])
+            return _dot(out[r], out[r], (0,))
+
+        variance = ch.fold(_total(threads.map_chunks(centre, parts))) / ch.count
         self.count = ch.count
         if self.distribution is not None:  # the global batch's statistics
             count, global_mean, m2 = self.distribution.batch_moments(
@@ -131,9 +144,14 @@ class BatchNorm(Op):
             mean_row = ch.expand(mean)
         inv = 1.0 / np.sqrt(variance + self.epsilon)
         scale = inv if gamma is None else inv * gamma
-        out *= ch.expand(scale)
-        if beta is not None:
-            out += ch.expand(beta)
+        scale_row, beta_row = ch.expand(scale), None if beta is None else ch.expand(beta)
+
+        def scale_and_shift(r):
+            out[r] *= scale_row
+            if beta_row is not None:
+                out[r] += beta_row
+
+        threads.map_chunks(scale_and_shift, parts)
         self.mean, self.variance = mean, variance
         if self.recording:
             self.ch, self.xw, self.mean_row, self.inv, self.scale = ch, xw, mean_row, inv, scale
@@ -142,17 +160,31 @@ class BatchNorm(Op):
     def backward(self, grad):
         ch = self.ch
         g = grad.reshape(ch.rows, ch.width)
-        centred = self.xw - self.mean_row  # becomes dx, in place
-        dbeta = ch.fold(g.sum(axis=0))
-        dgamma = self.inv * ch.fold(_dot(g, centred, (0,)))
+        parts = threads.split(ch.rows, ch.width * g.itemsize)
+        centred = np.empty_like(self.xw)  # x - mean, which becomes dx in place
+
+        def sums(r):
+            np.subtract(self.xw[r], self.mean_row, out=centred[r])
+            return np.stack([g[r].sum(axis=0), _dot(g[r], centred[r], (0,))])
+
+        dbeta_row, dgamma_row = _total(threads.map_chunks(sums, parts))
+        dbeta = ch.fold(dbeta_row)
+        dgamma = self.inv * ch.fold(dgamma_row)
         grads = [None]
-        if self.needs_grad[0]:  # dx = s·g - s·x̂·dgamma/n - s·dbeta/n, in four passes
+        if self.needs_grad[0]:  # dx = s·g - s·x̂·dgamma/n - s·dbeta/n, in four passes a chunk
             mean_dbeta, mean_dgamma = (dbeta / self.count, dgamma / self.count) \
                 if self.distribution is None else self._global_means(dbeta, dgamma)
-            centred *= ch.expand(-self.inv * mean_dgamma)
-            centred += g
-            centred += ch.expand(-mean_dbeta)
-            centred *= ch.expand(self.scale)
+            factor = ch.expand(-self.inv * mean_dgamma)
+            shift, scale = ch.expand(-mean_dbeta), ch.expand(self.scale)
+
+            def input_grad(r):
+                block = centred[r]
+                block *= factor
+                block += g[r]
+                block += shift
+                block *= scale
+
+            threads.map_chunks(input_grad, parts)
             grads[0] = centred.reshape(grad.shape)
         if self.has_gamma:
             grads.append(dgamma)
@@ -191,8 +223,14 @@ class BatchNormInference(Op):
         scale = inv if gamma is None else inv * gamma
         shift = -mean * scale if beta is None else beta - mean * scale
         xw = x.reshape(ch.rows, ch.width)
-        out = xw * ch.expand(scale)
-        out += ch.expand(shift)
+        out = np.empty(xw.shape, np.result_type(xw, scale))
+        scale_row, shift_row = ch.expand(scale), ch.expand(shift)
+
+        def scale_and_shift(r):
+            np.multiply(xw[r], scale_row, out=out[r])
+            out[r] += shift_row
+
+        threads.map_chunks(scale_and_shift, threads.split(ch.rows, ch.width * out.itemsize))
         if self.recording:
             self.ch, self.scale, self.inv, self.mean_row = ch, scale, inv, ch.expand(mean)
             if any(self.needs_grad[1:3]) or self.has_gamma and self.needs_grad[3]:
