@@ -1,15 +1,15 @@
 """DataParallel: every process holds the whole model and trains on its slice of each batch.
 
 One step, on each of n processes (ranks):
-1. take the same global batch of B samples (every rank shuffles with the same seed, or reads
-   the same batch from its own copy of the generator), and keep the rank's contiguous slice
-   of about B / n samples;
+1. take the same global batch of B samples (every rank shuffles with rank 0's global random
+   stream, shared at the start of ``fit``, or reads the same batch from its own copy of the
+   generator), and keep the rank's contiguous slice of about B / n samples;
 2. forward and backward on that slice: gradients g_r of the slice's mean loss;
 3. one allreduce of all gradients packed in one contiguous buffer, each weighted by its
    slice's share n_r / B, so every rank gets the gradient of the global batch's mean loss;
 4. the same optimizer update on every rank, so the weights stay identical.
 The result equals one process training with batch B on the same data order (up to float32
-rounding in the sum). BatchNormalization uses each rank's local batch statistics, unless
+rounding in the sum); with ``keras.utils.set_random_seed`` it is the same order too. BatchNormalization uses each rank's local batch statistics, unless
 built with ``synchronized=True``: then its statistics are the global batch's
 (``batch_moments``) and so are the two sums of its backward (``sum_arrays``, weighted by
 ``share``).
@@ -21,6 +21,8 @@ the step, and everything it contributes is multiplied by 0 (or left out).
 from __future__ import annotations
 
 import numpy as np
+
+from neuropil.backend import random
 
 __all__ = ["DataParallel"]
 
@@ -73,10 +75,25 @@ class DataParallel:
             self.comm.Bcast(data, root=0)
             variable.data[...] = data
 
-    def common_seed(self) -> int:
-        """A seed drawn on rank 0 and shared, so every rank shuffles the data alike."""
-        seed = np.random.default_rng().integers(0, 2**31 - 1) if self.is_chief else None
-        return int(self.comm.bcast(seed, root=0))
+    def share_global_stream(self) -> None:
+        """Every rank's global random stream (``keras.utils.set_random_seed``'s) becomes
+        rank 0's, so that every rank shuffles the data alike, and in the same order as one
+        process would (with a seed set: the same order as a single-process run). PCG64's
+        state (two 128-bit numbers and a cached half-word) travels as six 64-bit words."""
+        bits = random.global_generator().bit_generator
+        words = np.zeros(6, np.uint64)
+        if self.is_chief:
+            state = bits.state
+            mask = (1 << 64) - 1
+            words[:] = [state["state"]["state"] >> 64, state["state"]["state"] & mask,
+                        state["state"]["inc"] >> 64, state["state"]["inc"] & mask,
+                        state["has_uint32"], state["uinteger"]]
+        self.comm.Bcast(words, root=0)
+        if not self.is_chief:
+            high, low, inc_high, inc_low, has_uint32, uinteger = (int(w) for w in words)
+            state = {"state": (high << 64) | low, "inc": (inc_high << 64) | inc_low}
+            bits.state = {"bit_generator": "PCG64", "state": state, "has_uint32": has_uint32,
+                          "uinteger": uinteger}
 
     # ---- each step ----------------------------------------------------------------------
     def shard(self, batch_size: int) -> tuple:

@@ -374,7 +374,7 @@ class Trainer:
             distribution.broadcast_variables(self.weights)
         else:
             self._pending_broadcast = True
-        batches.generator = np.random.default_rng(distribution.common_seed())
+        distribution.share_global_stream()  # shuffles alike on every rank
         self._distribution = distribution
         return distribution
 

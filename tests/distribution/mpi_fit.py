@@ -1,14 +1,16 @@
 """Trains a small model, data-parallel when run under mpiexec; every rank saves its weights.
 
     python mpi_fit.py OUT.npz [--distributed] [--model mlp|mlp-lazy|bn|bn-local]
-                              [--feed arrays|generator|pydataset]
+                              [--feed arrays|shuffled|generator|pydataset]
 
 Rank 0 writes OUT.npz (with the loss and accuracy history), rank r > 0 OUT.npz.rank<r>.npz;
 each also saves ``seen``, the number of samples its training steps were given.
 Models: ``mlp`` (Dense, Dense; ``mlp-lazy`` without an Input, built by fit), ``bn`` (Dense,
-BatchNormalization(synchronized=True), Dense), ``bn-local`` (the same, synchronized=False). Feeds: the arrays with batch_size=32, or
-the same 256 samples from a generator (``steps_per_epoch``) or a PyDataset, in batches of
-32 × 7, then 31 and 1: the 1-sample batch leaves one of two ranks an empty slice.
+BatchNormalization(synchronized=True), Dense), ``bn-local`` (the same, synchronized=False).
+Feeds: the arrays with batch_size=32 (``shuffled``: shuffle=True, so every rank must draw
+the single process's order), or the same 256 samples from a generator
+(``steps_per_epoch``) or a PyDataset, in batches of 32 × 7, then 31 and 1: the 1-sample
+batch leaves one of two ranks an empty slice.
 """
 import sys
 
@@ -75,8 +77,9 @@ def main(out_path: str, distributed: bool, kind: str, feed: str) -> None:
     model = build(kind)
     model.compile(keras.optimizers.SGD(0.1, momentum=0.9),
                   "sparse_categorical_crossentropy", metrics=["accuracy"])
-    if feed == "arrays":
-        history = model.fit(x, y, batch_size=32, epochs=EPOCHS, shuffle=False, verbose=0)
+    if feed in ("arrays", "shuffled"):
+        history = model.fit(x, y, batch_size=32, epochs=EPOCHS, shuffle=feed == "shuffled",
+                            verbose=0)
     elif feed == "generator":
         def endless():
             while True:

@@ -212,3 +212,4 @@ def test_a_stand_in_sample_leaves_local_moving_statistics_alone():
     np.testing.assert_array_equal(layer.moving_variance.numpy(), before[1])
     layer(x[:1] + 100.0, training=True)  # without the distribution it does move
     assert np.abs(layer.moving_mean.numpy() - before[0]).min() > 10
+
