@@ -7,6 +7,7 @@ into which outputs. A functional model replays those nodes on real data.
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 
 import numpy as np
 
@@ -60,12 +61,25 @@ def is_symbolic(structure) -> bool:
 
 
 def flatten_structure(structure) -> list:
-    """The leaves of nested lists / tuples / dicts, in order."""
+    """The leaves of nested lists / tuples / dicts, in order: a dict's in sorted key order
+    (an OrderedDict's in its own order), as ``keras.tree.flatten``, so that a model built
+    on dicts lists its inputs and outputs as Keras does."""
     if isinstance(structure, (list, tuple)):
         return [leaf for item in structure for leaf in flatten_structure(item)]
     if isinstance(structure, dict):
-        return [leaf for key in structure for leaf in flatten_structure(structure[key])]
+        return [leaf for key in dict_keys(structure) for leaf in flatten_structure(structure[key])]
     return [structure]
+
+
+def dict_keys(mapping: dict) -> list:
+    """A dict's keys in Keras's flattening order: sorted, unless it is an OrderedDict (or
+    its keys cannot be compared, then as inserted)."""
+    if isinstance(mapping, OrderedDict):
+        return list(mapping)
+    try:
+        return sorted(mapping)
+    except TypeError:
+        return list(mapping)
 
 
 def map_structure(fn, structure, is_leaf=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from neuropil.layers.core import InputLayer
 from neuropil.layers.input_spec import InputSpec, format_shape
 from neuropil.layers.layer import Layer
-from neuropil.layers.node import KerasTensor, flatten_structure, map_structure
+from neuropil.layers.node import KerasTensor, dict_keys, flatten_structure, map_structure
 from neuropil.models.model import Model
 
 __all__ = ["Functional"]
@@ -67,7 +67,7 @@ class Functional(Model):
         """One entry per model input, in ``self.inputs`` order: a dict is read by key (the
         keys of a dict of inputs, else the input names), anything else is flattened."""
         if isinstance(data, dict):
-            keys = list(self._inputs_struct) if isinstance(self._inputs_struct, dict) \
+            keys = dict_keys(self._inputs_struct) if isinstance(self._inputs_struct, dict) \
                 else [t.name for t in self.inputs]
             missing = [key for key in keys if key not in data]
             if missing:
@@ -280,7 +280,7 @@ def _flatten_leaves(data) -> list:
     if isinstance(data, (list, tuple)) and not _is_shape(data):
         return [leaf for item in data for leaf in _flatten_leaves(item)]
     if isinstance(data, dict):
-        return [leaf for item in data.values() for leaf in _flatten_leaves(item)]
+        return [leaf for key in dict_keys(data) for leaf in _flatten_leaves(data[key])]
     return [data]
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from neuropil import losses, metrics as metrics_module
 from neuropil.autodiff import Tensor
-from neuropil.layers.node import flatten_structure
+from neuropil.layers.node import dict_keys, flatten_structure
 
 __all__ = ["CompiledLoss", "CompiledMetrics", "is_binary_or_sparse", "flatten_outputs",
            "output_keys"]
@@ -31,7 +31,7 @@ def output_keys(y_pred, output_names) -> list | None:
     """The names of the outputs, in flattened order: the keys of a dict of predictions,
     else the model's ``output_names`` (None when unknown, e.g. a subclassed model)."""
     if isinstance(y_pred, dict):
-        return list(y_pred)
+        return dict_keys(y_pred)
     if output_names and len(output_names) == len(flatten_structure(y_pred)):
         return list(output_names)
     return None

@@ -325,3 +325,32 @@ def test_shared_layer_activity_regularizer_counts_every_call():
     assert len(model.losses) == 2
     model([np.ones((1, 2)), np.ones((1, 2))])
     assert len(model.losses) == 2
+
+
+def test_dict_inputs_and_outputs_flatten_in_sorted_key_order_as_keras():
+    """keras.tree.flatten sorts a dict's keys (an OrderedDict keeps its order), so a model
+    built on dicts lists inputs and outputs that way, and a list of losses follows it."""
+    from collections import OrderedDict
+
+    b, a = keras.Input((2,), name="b"), keras.Input((3,), name="a")
+    z = keras.layers.Dense(1, name="dz")(keras.layers.concatenate([a, b]))
+    y = keras.layers.Dense(2, activation="softmax", name="dy")(a)
+    model = keras.Model({"b": b, "a": a}, {"z": z, "y": y})
+    assert [t.name for t in model.inputs] == ["a", "b"]
+    assert model.output_names == ["dy", "dz"]
+    ordered = keras.Model(OrderedDict(b=b, a=a), OrderedDict(z=z, y=y))
+    assert [t.name for t in ordered.inputs] == ["b", "a"]
+    assert ordered.output_names == ["dz", "dy"]
+
+    rng = np.random.default_rng(0)
+    x = {"a": rng.random((8, 3)), "b": rng.random((8, 2))}
+    targets = {"z": rng.random((8, 1)), "y": rng.integers(0, 2, 8)}
+    # A list of losses goes to the outputs in flattened order: y (sorted first), then z.
+    model.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "mse"])
+    listed = model.evaluate(x, targets, verbose=0, return_dict=True)
+    model.compile(optimizer="sgd", loss={"y": "sparse_categorical_crossentropy", "z": "mse"})
+    named = model.evaluate(x, targets, verbose=0, return_dict=True)
+    assert listed == pytest.approx(named)
+    # Data given as a list follows model.inputs: a first.
+    np.testing.assert_allclose(model.predict([x["a"], x["b"]], verbose=0)["z"],
+                               model.predict(x, verbose=0)["z"], rtol=1e-6)
