@@ -83,12 +83,16 @@ class MaxPool2D(Op):
         if self.arg is not None:
             gx = np.empty(self.x_shape, grad.dtype)
             grad = np.ascontiguousarray(grad)
-            (top, _), (left, _) = self.window.pads
-            threads.map_chunks(
-                lambda part: self.compiled.max_pool_backward(
-                    grad[part], self.arg[part], *self.window.kernel_hw, *self.window.strides,
-                    top, left, gx[part]),
-                batch_chunks(len(gx), gx[0].nbytes))
+            window, compiled = self.window, self.compiled
+            (top, _), (left, _) = window.pads
+            if window.kernel_hw == window.strides == (2, 2) and not any(map(any, window.pads)):
+                def chunk(part):
+                    compiled.max_pool_2x2_backward(grad[part], self.arg[part], gx[part])
+            else:
+                def chunk(part):
+                    compiled.max_pool_backward(grad[part], self.arg[part], *window.kernel_hw,
+                                               *window.strides, top, left, gx[part])
+            threads.map_chunks(chunk, batch_chunks(len(gx), gx[0].nbytes))
             return (gx,)
         gx = self.window.scatter(self._routed(grad), (self.x_shape[0], self.x_shape[3]),
                                  grad.dtype)

@@ -177,6 +177,7 @@ CHUNK_BYTES = 2 << 20  # columns built at a time: two chunks (one per core) fit 
 # beat many small ones (whose threads wake and sleep around each copy): ResNet-20's first
 # stage, 16 chunks 37 ms, the whole batch 16 ms.
 UNCONTROLLED_CHUNK_BYTES = 64 << 20
+MIN_SPLIT_BYTES = 1 << 20  # less work than this stays in one chunk (LeNet's second pool)
 
 
 def scratch(shape, dtype, purpose: str):
@@ -212,6 +213,8 @@ def _empty(shape, dtype, in_scratch: bool):
 def batch_chunks(n: int, bytes_per_image: int) -> list:
     """Slices of the batch with about CHUNK_BYTES of work each (at least one image), and at
     least as many as there are worker threads when the batch allows."""
+    if n * bytes_per_image < MIN_SPLIT_BYTES:  # waking a worker would cost more
+        return [slice(0, n)]
     target = CHUNK_BYTES if threads.controls_blas() else UNCONTROLLED_CHUNK_BYTES
     step = max(1, min(target // max(bytes_per_image, 1), -(-n // threads.workers())))
     return [slice(start, min(start + step, n)) for start in range(0, n, step)]

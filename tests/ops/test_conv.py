@@ -189,6 +189,7 @@ def test_conv2d_in_chunks_matches_one_batch(monkeypatch, channels, kernels_path)
     whole, (out, grads) = run()
     monkeypatch.setattr(window, "CHUNK_BYTES", 1)
     monkeypatch.setattr(window, "UNCONTROLLED_CHUNK_BYTES", 1)
+    monkeypatch.setattr(window, "MIN_SPLIT_BYTES", 0)
     parts, (out_parts, grads_parts) = run()
     np.testing.assert_allclose(parts, whole, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(out_parts, out, rtol=1e-12, atol=1e-12)
@@ -199,10 +200,13 @@ def test_conv2d_in_chunks_matches_one_batch(monkeypatch, channels, kernels_path)
 
 @pytest.mark.parametrize("channels, strides", [(1, 1), (3, 1), (3, 2)])
 def test_conv2d_and_pooling_same_on_one_or_two_worker_threads(channels, strides,
-                                                              kernels_path):
+                                                              kernels_path, monkeypatch):
     """backend.threads shares the chunks among workers; the numbers must not depend on how
     many (float64: the kernel gradient's partial sums only change their order)."""
     from neuropil.backend import threads
+    from neuropil.ops import window
+
+    monkeypatch.setattr(window, "MIN_SPLIT_BYTES", 0)  # these small batches split too
 
     x = random_array(9, 8, 8, channels, seed=60)
     kernel, bias = random_array(3, 3, channels, 5, seed=61), random_array(5, seed=62)
