@@ -162,6 +162,19 @@ def map_chunks(fn, items) -> list:
 _regions = threading.local()  # this thread's region nesting depth
 
 
+def _after_fork_in_child() -> None:
+    """A forked child (a multiprocessing worker, say) has none of the parent's threads:
+    forget the pool, so that the next chunk loop starts its own instead of waiting forever
+    for threads that do not exist, and any BLAS limit the parent held at the fork."""
+    global _lock
+    _lock = threading.Lock()
+    _state.update(pool=None, limiter=None, depth=0)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class region:
     """Context manager around a forward or backward pass (see the module's docstring);
     nested regions belong to the outermost one."""

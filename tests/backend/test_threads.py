@@ -122,3 +122,22 @@ def test_matmul_is_shared_among_the_workers_inside_a_one_thread_region(two_worke
 def test_set_num_threads_rejects_what_is_not_a_count(bad):
     with pytest.raises((ValueError, TypeError)):
         threads.set_num_threads(bad)
+
+
+def test_a_forked_child_starts_its_own_workers(two_workers):
+    """After os.fork the parent's pool threads do not exist in the child: chunk loops there
+    must still finish (they would wait forever on the parent's pool)."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    threads.map_chunks(lambda i: i, range(4))  # the parent's pool exists now
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        result = pool.apply_async(_sum_in_chunks, (10,)).get(timeout=60)
+    assert result == sum(range(10))
+
+
+def _sum_in_chunks(n):
+    threads.set_num_threads(2)
+    return sum(threads.map_chunks(lambda i: i, range(n)))
