@@ -12,7 +12,7 @@ import numpy as np
 
 _global = np.random.default_rng()
 
-__all__ = ["set_random_seed", "global_generator", "make_generator", "draw_seed"]
+__all__ = ["set_random_seed", "global_generator", "make_generator", "draw_seed", "batch_draw"]
 
 
 def set_random_seed(seed: int) -> None:
@@ -46,3 +46,22 @@ def draw_seed() -> int:
 def make_generator(seed: int | None = None) -> np.random.Generator:
     """A generator of one's own: seeded by ``seed`` if given, else from the global stream."""
     return np.random.default_rng(draw_seed() if seed is None else int(seed))
+
+
+def batch_draw(draw, shape: tuple):
+    """``draw(shape)``: random numbers for a batch, samples along the first axis.
+
+    Under data parallelism, inside a training step this rank computes only its slice of the
+    global batch (``distribution.batch_slice`` = (start, stop, global size)). Every rank then
+    draws the numbers of the whole global batch and keeps its slice: each sample gets the
+    mask (or angle, or noise) it would get in one process, and every rank's stream advances
+    alike. Elsewhere, and for shapes whose first axis is not the slice (a noise shape of 1
+    shared by the batch), this is ``draw(shape)``.
+    """
+    from neuropil import backend  # the package: distribution() lives in its __init__
+
+    piece = getattr(backend.distribution(), "batch_slice", None)
+    if piece is None or not len(shape) or shape[0] != piece[1] - piece[0]:
+        return draw(shape)
+    start, stop, total = piece
+    return draw((total,) + tuple(shape[1:]))[start:stop]

@@ -61,6 +61,9 @@ class DataParallel:
         self.num_processes = self.comm.Get_size()
         self._buffer = None
         self.share = None  # this rank's fraction of the current global batch (set by fit)
+        # (start, stop, global batch size) of this rank's slice during a training step (set
+        # by fit): random layers draw for the global batch and keep it (random.batch_draw)
+        self.batch_slice = None
 
     @property
     def is_chief(self) -> bool:

@@ -450,7 +450,8 @@ class RandomFlip(_RandomLayer):
         self.mode = mode
 
     def _transform(self, images, training):
-        flips = self.generator.uniform(size=len(images)) <= 0.5
+        flips = random.batch_draw(lambda s: self.generator.uniform(size=s),
+                                  (len(images),)) <= 0.5
         flipped = images
         if self.mode in ("horizontal", "horizontal_and_vertical"):
             flipped = flipped[:, :, ::-1]
@@ -489,7 +490,8 @@ class RandomRotation(_WarpLayer):
 
     def _transforms(self, batch, height, width):
         low, high = self.factor
-        degrees = self.generator.uniform(low * 360.0, high * 360.0, size=batch)
+        degrees = random.batch_draw(
+            lambda s: self.generator.uniform(low * 360.0, high * 360.0, size=s), (batch,))
         return image.rotation_transforms(np.deg2rad(degrees), height, width)
 
     def get_config(self):
@@ -523,10 +525,12 @@ class RandomZoom(_WarpLayer):
                 "RandomZoom", "width_factor", width_factor, zoom=True)
 
     def _transforms(self, batch, height, width):
-        zoom_y = 1.0 + self.generator.uniform(self.height_lower, self.height_upper, batch)
+        zoom_y = 1.0 + random.batch_draw(
+            lambda s: self.generator.uniform(self.height_lower, self.height_upper, s), (batch,))
         zoom_x = zoom_y
         if self.width_factor is not None:
-            zoom_x = 1.0 + self.generator.uniform(self.width_lower, self.width_upper, batch)
+            zoom_x = 1.0 + random.batch_draw(
+                lambda s: self.generator.uniform(self.width_lower, self.width_upper, s), (batch,))
         return image.zoom_transforms(zoom_x, zoom_y, height, width)
 
     def get_config(self):
@@ -556,8 +560,10 @@ class RandomTranslation(_WarpLayer):
             "RandomTranslation", "width_factor", width_factor, zoom=False)
 
     def _transforms(self, batch, height, width):
-        dy = self.generator.uniform(self.height_lower, self.height_upper, batch) * height
-        dx = self.generator.uniform(self.width_lower, self.width_upper, batch) * width
+        dy = random.batch_draw(lambda s: self.generator.uniform(
+            self.height_lower, self.height_upper, s), (batch,)) * height
+        dx = random.batch_draw(lambda s: self.generator.uniform(
+            self.width_lower, self.width_upper, s), (batch,)) * width
         return image.translation_transforms(dx, dy)
 
     def get_config(self):
@@ -638,7 +644,9 @@ class RandomContrast(_RandomLayer):
 
     def _transform(self, images, training):
         low, high = self.factor
-        contrast = self.generator.uniform(1.0 - low, 1.0 + high, size=(len(images), 1, 1, 1))
+        contrast = random.batch_draw(
+            lambda s: self.generator.uniform(1.0 - low, 1.0 + high, size=s),
+            (len(images), 1, 1, 1))
         mean = images.mean(axis=(1, 2), keepdims=True)
         out = (images - mean) * contrast.astype(images.dtype) + mean
         return np.clip(out, self.value_range[0], self.value_range[1])
@@ -669,7 +677,8 @@ class RandomBrightness(_RandomLayer):
 
     def _transform(self, images, training):
         low, high = self.value_range
-        delta = self.generator.uniform(*self.factor, size=(len(images), 1, 1, 1)) * (high - low)
+        delta = random.batch_draw(lambda s: self.generator.uniform(*self.factor, size=s),
+                                  (len(images), 1, 1, 1)) * (high - low)
         return np.clip(images + delta.astype(images.dtype), low, high)
 
     def get_config(self):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuropil.autodiff import Op
+from neuropil.backend.random import batch_draw
 from neuropil.ops.elementwise import add, multiply
 
 __all__ = ["dropout", "gaussian_noise", "gaussian_dropout", "alpha_dropout"]
@@ -25,7 +26,8 @@ class Dropout(Op):
 
     def forward(self, x):
         shape = x.shape if self.noise_shape is None else self.noise_shape
-        keep = self.generator.random(shape, dtype=np.float32) >= self.rate
+        keep = batch_draw(lambda s: self.generator.random(s, dtype=np.float32), shape) \
+            >= self.rate
         self.mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.rate))
         return x * self.mask
 
@@ -40,7 +42,7 @@ def dropout(x, rate: float, generator: np.random.Generator, noise_shape=None):
 def _normal(generator: np.random.Generator, shape, dtype, mean: float, stddev: float):
     dtype = np.dtype(dtype)
     draw = dtype if dtype in (np.float32, np.float64) else np.float32
-    noise = generator.standard_normal(shape, dtype=draw)
+    noise = batch_draw(lambda s: generator.standard_normal(s, dtype=draw), shape)
     noise *= draw.type(stddev)
     noise += draw.type(mean)
     return noise.astype(dtype, copy=False)
@@ -68,7 +70,8 @@ def alpha_dropout(x, rate: float, generator: np.random.Generator, noise_shape=No
     with zero mean and unit variance): the dropout that keeps SELU networks self-normalizing.
     """
     shape = x.shape if noise_shape is None else noise_shape
-    keep = (generator.random(shape, dtype=np.float32) >= rate).astype(x.dtype)
+    keep = (batch_draw(lambda s: generator.random(s, dtype=np.float32), shape)
+            >= rate).astype(x.dtype)
     saturated = -_SELU_ALPHA * _SELU_SCALE
     a = ((1.0 - rate) * (1.0 + rate * saturated ** 2)) ** -0.5
     b = -a * saturated * rate

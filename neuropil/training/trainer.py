@@ -396,6 +396,8 @@ class Trainer:
         pick = lambda data: map_structure(  # noqa: E731
             lambda a: None if a is None else a[start:stop], data)
         self._gradient_share = distribution.share = share
+        # Random layers draw the global batch's numbers and keep this slice (batch_draw).
+        distribution.batch_slice = (start, stop, num_samples(x, "x"))
         try:
             if share:
                 return self.train_step(pick(x), pick(y), pick(sample_weight))
@@ -404,6 +406,7 @@ class Trainer:
             return self._logs()
         finally:
             self._gradient_share = distribution.share = None
+            distribution.batch_slice = None
 
     def _batch_source(self, x, y, sample_weight, batch_size, steps, where, shuffle=False,
                       for_predict=False) -> IterableBatches:

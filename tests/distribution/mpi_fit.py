@@ -1,12 +1,13 @@
 """Trains a small model, data-parallel when run under mpiexec; every rank saves its weights.
 
-    python mpi_fit.py OUT.npz [--distributed] [--model mlp|mlp-lazy|bn|bn-local]
+    python mpi_fit.py OUT.npz [--distributed] [--model mlp|mlp-lazy|bn|bn-local|dropout]
                               [--feed arrays|shuffled|generator|pydataset]
 
 Rank 0 writes OUT.npz (with the loss and accuracy history), rank r > 0 OUT.npz.rank<r>.npz;
 each also saves ``seen``, the number of samples its training steps were given.
 Models: ``mlp`` (Dense, Dense; ``mlp-lazy`` without an Input, built by fit), ``bn`` (Dense,
-BatchNormalization(synchronized=True), Dense), ``bn-local`` (the same, synchronized=False).
+BatchNormalization(synchronized=True), Dense), ``bn-local`` (the same, synchronized=False),
+``dropout`` (Dense, Dropout(0.5), GaussianNoise(0.1), Dense).
 Feeds: the arrays with batch_size=32 (``shuffled``: shuffle=True, so every rank must draw
 the single process's order), or the same 256 samples from a generator
 (``steps_per_epoch``) or a PyDataset, in batches of 32 × 7, then 31 and 1: the 1-sample
@@ -61,6 +62,8 @@ class Counting(keras.Sequential):
 
 def build(kind: str):
     hidden = [keras.layers.Dense(16)]
+    if kind == "dropout":  # each sample's mask must be the one it gets in one process
+        hidden += [keras.layers.Dropout(0.5), keras.layers.GaussianNoise(0.1)]
     if kind.startswith("bn"):
         hidden += [keras.layers.BatchNormalization(momentum=0.9,
                                                    synchronized=kind == "bn")]

@@ -105,7 +105,7 @@ class ThreadDataParallel(DataParallel):
         self._mpi = SimpleNamespace(IN_PLACE=None, SUM=None)
         self.comm = ThreadComm(rank, shared)
         self.rank, self.num_processes = rank, len(shared.slots)
-        self._buffer, self.share = None, None
+        self._buffer, self.share, self.batch_slice = None, None, None
 
 
 def run_ranks(num_ranks, work):
