@@ -364,6 +364,14 @@ def resize(images, height: int, width: int, interpolation: str = "bilinear",
     return np.ascontiguousarray(out)
 
 
+def resize_weights(size_in: int, size_out: int, interpolation: str = "bilinear",
+                   antialias: bool = False) -> np.ndarray:
+    """The (size_in, size_out) matrix of ``resize`` along one axis (not for "nearest"):
+    column j holds the weights of the input pixels that make output pixel j. A resize is
+    then two matrix products, which carry a gradient (``layers.UpSampling2D``)."""
+    return _resize_weights(size_in, size_out, _KERNELS[interpolation], antialias)
+
+
 def _nearest_indices(size_in: int, size_out: int) -> np.ndarray:
     # float32 as Keras computes it, so that ties round the same way.
     centres = (np.arange(size_out, dtype="float32") + 0.5) * size_in / size_out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from neuropil import ops
+from neuropil.data import image
 from neuropil.layers.conv_utils import (from_channels_last, join_shape, normalize_data_format,
                                         normalize_tuple, split_shape, to_channels_last)
 from neuropil.layers.input_spec import InputSpec, format_shape
@@ -173,17 +174,25 @@ class UpSampling2D(Layer):
     Args:
         size: int or (sy, sx) (default (2, 2)).
         data_format: ``"channels_last"`` (default) or ``"channels_first"``.
-        interpolation: ``"nearest"`` (each value copied into an sy×sx block).
+        interpolation: ``"nearest"`` (default: each value copied into an sy×sx block),
+            ``"bilinear"``, ``"bicubic"``, ``"lanczos3"`` or ``"lanczos5"`` (Keras's
+            ``ops.image.resize``: half-pixel centres, edges clamped).
+
+    Example:
+    >>> x = np.array([0.0, 4.0], "float32").reshape(1, 1, 2, 1)
+    >>> UpSampling2D((1, 2), interpolation="bilinear")(x).numpy()[0, 0, :, 0]
+    array([0., 1., 3., 4.], dtype=float32)
     """
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         super().__init__(**kwargs)
         self.size = normalize_tuple(size, 2, "size", "UpSampling2D")
         self.data_format = normalize_data_format(data_format, "UpSampling2D")
-        if interpolation != "nearest":
-            raise ValueError("UpSampling2D: only interpolation='nearest' is implemented. "
+        choices = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5")
+        if not isinstance(interpolation, str) or interpolation.lower() not in choices:
+            raise ValueError(f"UpSampling2D: `interpolation` must be one of {choices}. "
                              f"Received: interpolation={interpolation!r}")
-        self.interpolation = interpolation
+        self.interpolation = interpolation.lower()
         self.input_spec = InputSpec(ndim=4)
 
     def compute_output_shape(self, input_shape):
@@ -195,6 +204,13 @@ class UpSampling2D(Layer):
         x = to_channels_last(inputs, self.data_format)
         n, h, w, c = x.shape
         sy, sx = self.size
+        if self.interpolation != "nearest":
+            # Separable: each output pixel is a weighted sum along rows, then along columns;
+            # as an einsum with constant weight matrices it has its gradient for free.
+            rows = image.resize_weights(h, h * sy, self.interpolation).astype(x.dtype)
+            cols = image.resize_weights(w, w * sx, self.interpolation).astype(x.dtype)
+            x = ops.einsum("nhwc,hH,wW->nHWc", x, rows, cols)
+            return from_channels_last(x, self.data_format)
         # (n, h, 1, w, 1, c) broadcast to (n, h, sy, w, sx, c): each value fills a block.
         x = ops.broadcast_to(ops.reshape(x, (n, h, 1, w, 1, c)), (n, h, sy, w, sx, c))
         return from_channels_last(ops.reshape(x, (n, h * sy, w * sx, c)), self.data_format)

@@ -219,3 +219,45 @@ def test_small_cnn_trains():
                   metrics=["accuracy"])
     history = model.fit(x, y, epochs=15, verbose=0)
     assert history.history["accuracy"][-1] > 0.9
+
+
+@pytest.mark.parametrize("size, data_format", [(2, "channels_last"), ((3, 2), "channels_last"),
+                                               (2, "channels_first")])
+def test_upsampling_bilinear_matches_torch_forward_and_gradient(size, data_format):
+    """Keras's bilinear UpSampling2D (half-pixel centres, edges clamped) is PyTorch's
+    interpolate(mode="bilinear", align_corners=False) for integer factors."""
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal((2, 3, 4, 5))  # channels-last (n, h, w, c) or first (n, c, h, w)
+    layer = layers.UpSampling2D(size, data_format=data_format, interpolation="bilinear")
+    from neuropil.autodiff import Tensor
+
+    ours_in = Tensor(x, requires_grad=True)
+    ours = layer(ours_in)
+    weights = RNG.standard_normal(ours.shape)
+    (ours * Tensor(weights)).sum().backward()
+
+    nchw = x if data_format == "channels_first" else x.transpose(0, 3, 1, 2)
+    theirs_in = torch.tensor(nchw, requires_grad=True)
+    factor = (size, size) if isinstance(size, int) else size
+    theirs = torch.nn.functional.interpolate(theirs_in, scale_factor=factor, mode="bilinear",
+                                             align_corners=False)
+    w = weights if data_format == "channels_first" else weights.transpose(0, 3, 1, 2)
+    (theirs * torch.tensor(w)).sum().backward()
+    to_ours = (lambda a: a) if data_format == "channels_first" else \
+        (lambda a: a.transpose(0, 2, 3, 1))
+    np.testing.assert_allclose(ours.numpy(), to_ours(theirs.detach().numpy()), rtol=1e-10,
+                               atol=1e-12)
+    np.testing.assert_allclose(ours_in.grad, to_ours(theirs_in.grad.numpy()), rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_upsampling_interpolations_and_config():
+    for interpolation in ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5"):
+        layer = layers.UpSampling2D(2, interpolation=interpolation)
+        out = layer(np.ones((1, 3, 3, 2), "float32"))
+        assert out.shape == (1, 6, 6, 2) and out.dtype == np.float32
+        np.testing.assert_allclose(out.numpy(), 1.0, rtol=1e-5)  # weights sum to 1
+        clone = layers.UpSampling2D.from_config(layer.get_config())
+        assert clone.interpolation == interpolation
+    with pytest.raises(ValueError, match="UpSampling2D.*interpolation.*'area'"):
+        layers.UpSampling2D(2, interpolation="area")
