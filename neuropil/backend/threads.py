@@ -217,10 +217,11 @@ def matmul(a, b):
     """``a @ b`` for 2-D arrays. While BLAS is held to one thread (inside a region or a
     ``map_chunks``) a large product is cut into one block of rows (or columns) per worker;
     otherwise this is ``np.matmul``, whose BLAS uses its own threads."""
+    if _state["depth"] == 0:  # BLAS has its own threads: nothing to share
+        return np.matmul(a, b)
     (m, k), n = a.shape, b.shape[1]
     count = workers()
-    if _state["depth"] == 0 or count == 1 or m * k * n < SPLIT_MACS \
-            or getattr(_inside, "active", False):
+    if count == 1 or m * k * n < SPLIT_MACS or getattr(_inside, "active", False):
         return np.matmul(a, b)
     out = np.empty((m, n), np.result_type(a, b))
     if m >= n:

@@ -172,7 +172,10 @@ class Layer:
         _training_context.append(training)
         try:
             self._in_call = True
-            with threads.region():  # see backend/threads.py: who owns the cores
+            if outermost:  # a whole forward pass: see backend/threads.py, who owns the cores
+                with threads.region():
+                    outputs = self.call(inputs, *args[1:], **self._call_kwargs(training, kwargs))
+            else:
                 outputs = self.call(inputs, *args[1:], **self._call_kwargs(training, kwargs))
         finally:
             self._in_call = False
