@@ -50,11 +50,13 @@ _inside = threading.local()  # set in worker threads: nested calls run serially
 
 
 def _controller():
-    """threadpoolctl's controller of the loaded BLAS libraries, or None without it."""
+    """threadpoolctl's controller of NumPy's BLAS, or None: without threadpoolctl, or when
+    it recognizes no BLAS library in the process (then its thread count is unknown)."""
     if _state["controller"] is None:
         try:
             from threadpoolctl import ThreadpoolController
-            _state["controller"] = ThreadpoolController()
+            blas = ThreadpoolController().select(user_api="blas")
+            _state["controller"] = blas if blas.info() else False
         except ImportError:
             _state["controller"] = False
     return _state["controller"] or None
@@ -66,15 +68,15 @@ def workers() -> int:
         controller = _controller()
         count = 1
         if controller is not None:
-            blas = controller.select(user_api="blas")
-            count = max([info["num_threads"] for info in blas.info()] or [1])
+            count = max(info["num_threads"] for info in controller.info())
         _state["workers"] = max(1, min(count, os.cpu_count() or 1))
     return _state["workers"]
 
 
 def controls_blas() -> bool:
-    """Whether BLAS's thread count can be set here (threadpoolctl is installed). Without
-    it, a chunk loop's GEMMs use BLAS's own threads, which serve whole-batch GEMMs best."""
+    """Whether BLAS's thread count can be set here (threadpoolctl is installed and knows
+    NumPy's BLAS). Without it, a chunk loop's GEMMs use BLAS's own threads, which serve
+    whole-batch GEMMs best."""
     return _controller() is not None
 
 
@@ -92,7 +94,7 @@ def _limit_blas(enter: bool) -> None:
         if enter:
             _state["depth"] += 1
             if _state["depth"] == 1 and _controller() is not None:
-                _state["limiter"] = _controller().limit(limits=1, user_api="blas")
+                _state["limiter"] = _controller().limit(limits=1)
         else:
             _state["depth"] -= 1
             if _state["depth"] == 0 and _state["limiter"] is not None:

@@ -18,8 +18,7 @@ def blas_thread_counts():
     """The thread counts of the BLAS libraries neuropil controls (NumPy's; others, loaded
     later by SciPy or torch, are not used by neuropil's ops)."""
     pytest.importorskip("threadpoolctl")
-    return [info["num_threads"] for info in
-            threads._controller().select(user_api="blas").info()]
+    return [info["num_threads"] for info in threads._controller().info()]
 
 
 def test_results_come_back_in_order(two_workers):
