@@ -198,6 +198,27 @@ def test_conv2d_in_chunks_matches_one_batch(monkeypatch, channels, kernels_path)
         np.testing.assert_allclose(g_parts, g, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("view", ["channel slice", "transposed"])
+def test_conv2d_reads_non_contiguous_inputs_right(view, kernels_path):
+    """A grouped convolution convolves channel slices of x, a channels-first layer a
+    transposed view: im2col's fast copy assumes contiguous rows and must not be used on
+    them (it read wrong numbers, or past the array, before this test)."""
+    base = random_array(2, 6, 7, 5, seed=70)
+    x = base[..., 1:4] if view == "channel slice" else \
+        random_array(2, 3, 7, 6, seed=71).transpose(0, 3, 2, 1)
+    assert not x.flags.c_contiguous
+    kernel = random_array(3, 2, x.shape[-1], 4, seed=72)
+    weights = random_array(2, 4, 6, 4, seed=73)
+    fn = lambda a, k: ops.conv2d(a, k, padding="valid")  # noqa: E731
+    (out, grads), (ref_out, ref_grads) = (our_grads(fn, [x, kernel], weights),
+                                          our_grads(fn, [np.ascontiguousarray(x), kernel],
+                                                    weights))
+    np.testing.assert_allclose(out, ref_out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out, conv2d_reference(x, kernel, 1, "valid", 1), rtol=1e-10)
+    for g, ref in zip(grads, ref_grads):
+        np.testing.assert_allclose(g, ref, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("channels, strides", [(1, 1), (3, 1), (3, 2)])
 def test_conv2d_and_pooling_same_on_one_or_two_worker_threads(channels, strides,
                                                               kernels_path, monkeypatch):
