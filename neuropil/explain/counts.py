@@ -114,7 +114,9 @@ def _weight_formula(layer, params: int) -> str:
     if not layer.built:
         return "not built yet: 0 so far (give the model keras.Input, or call it on data)"
     for kind, formula in _WEIGHT_FORMULAS:
-        if isinstance(layer, kind):
+        # NOTE: the 1-D convolutions (rank 1) are 2-D subclasses with 3-D kernels: they get
+        # the generic "kernel k·in·out + bias" line below.
+        if isinstance(layer, kind) and getattr(layer, "rank", 2) == 2:
             text = formula(layer)
             if isinstance(text, tuple):  # (formula, a note after the result)
                 return f"{text[0]} = {params:,}{text[1]}"
@@ -309,6 +311,9 @@ def window_arithmetic(n, k, s, padding: str, d: int = 1) -> str:
         zeros = f" ({total} zeros added: {total // 2} before, {total - total // 2} after)" \
             if total else " (no zeros needed)"
         return f"padding 'same': ceil({n}/{s}) = {out}{zeros}{dilated}"
+    if padding == "causal":  # Conv1D: every zero before the sequence
+        return (f"padding 'causal': ceil({n}/{s}) = {-(-n // s)} ({span - 1} zeros added "
+                f"before){dilated}")
     numerator = n - span
     out = numerator // s + 1
     if numerator % s == 0:
@@ -318,17 +323,21 @@ def window_arithmetic(n, k, s, padding: str, d: int = 1) -> str:
 
 
 def _spatial(layer, shape):
+    """((spatial sizes), channels): (height, width) of an image, (steps,) of a sequence."""
     first = getattr(layer, "data_format", "channels_last") == "channels_first"
-    return (shape[2:4], shape[1]) if first else (shape[1:3], shape[3])
+    return (tuple(shape[2:]), shape[1]) if first else (tuple(shape[1:-1]), shape[-1])
 
 
 def _window_formula(layer, shape_in, shape_out) -> str:
-    (h, w), channels = _spatial(layer, shape_in)
+    spatial, channels = _spatial(layer, shape_in)
     windows = layer.pool_size if isinstance(layer, BasePooling2D) else layer.kernel_size
-    dilation = getattr(layer, "dilation_rate", (1, 1))
+    dilation = getattr(layer, "dilation_rate", (1,) * len(windows))
     axes = [window_arithmetic(n, k, s, layer.padding, d)
-            for n, k, s, d in zip((h, w), windows, layer.strides, dilation)]
-    text = f"height {axes[0]}; width " + ("the same" if axes[0] == axes[1] else axes[1])
+            for n, k, s, d in zip(spatial, windows, layer.strides, dilation)]
+    if len(axes) == 1:
+        text = f"steps {axes[0]}"
+    else:
+        text = f"height {axes[0]}; width " + ("the same" if axes[0] == axes[1] else axes[1])
     out_channels = _spatial(layer, shape_out)[1]
     if isinstance(layer, BasePooling2D):
         return text + f"; channels unchanged ({out_channels})"
@@ -338,12 +347,12 @@ def _window_formula(layer, shape_in, shape_out) -> str:
 
 
 def _transpose_formula(layer, shape_in, shape_out) -> str:
-    (h, _), _ = _spatial(layer, shape_in)
-    (oh, _), _ = _spatial(layer, shape_out)
+    h, oh = _spatial(layer, shape_in)[0][0], _spatial(layer, shape_out)[0][0]
     k, s = layer.kernel_size[0], layer.strides[0]
+    axis = "steps" if len(layer.kernel_size) == 1 else "height"
     if layer.padding == "same":
-        return f"height {h}·{s} = {oh} (transposed, padding 'same': n·s)"
-    return (f"height {h}·{s} + max({k} − {s}, 0) = {oh} (transposed, 'valid': "
+        return f"{axis} {h}·{s} = {oh} (transposed, padding 'same': n·s)"
+    return (f"{axis} {h}·{s} + max({k} − {s}, 0) = {oh} (transposed, 'valid': "
             "n·s + max(k − s, 0))")
 
 

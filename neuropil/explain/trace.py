@@ -62,7 +62,7 @@ class LayerTrace:
         """The lines describing this layer on one sample."""
         limits = limits or Limits()
         for kind, explain in _EXPLAINERS:
-            if isinstance(self.layer, kind):
+            if isinstance(self.layer, kind) and _image_layer(self.layer):
                 lines = explain(self, sample, limits, position)
                 if lines is not None:
                     return lines
@@ -165,7 +165,8 @@ def _linear_part(layer, inputs):
     if isinstance(layer, Dense) and isinstance(inputs, np.ndarray):
         z = inputs.astype(np.float64) @ np.asarray(layer.kernel.data, np.float64)
         return z + np.asarray(layer.bias.data, np.float64) if layer.bias is not None else z
-    if isinstance(layer, Conv2D) and layer.groups == 1 and isinstance(inputs, np.ndarray):
+    if (isinstance(layer, Conv2D) and _image_layer(layer) and layer.groups == 1
+            and isinstance(inputs, np.ndarray)):
         x = _channels_last(inputs, layer)
         with no_grad():
             z = ops.conv2d(Tensor(x.astype(np.float64)),
@@ -174,6 +175,12 @@ def _linear_part(layer, inputs):
                            dilation_rate=layer.dilation_rate).data
         return z + np.asarray(layer.bias.data, np.float64) if layer.bias is not None else z
     return None
+
+
+def _image_layer(layer) -> bool:
+    """Whether a convolution / pooling layer works on images; the 1-D ones (Conv1D, ...),
+    2-D layers on a height-1 axis underneath, get the plain report."""
+    return getattr(layer, "rank", 2) == 2
 
 
 def _channels_last(array, layer):
@@ -213,6 +220,8 @@ def _title(layer) -> str:
     act = "" if act == "linear" else f", activation {act}"
     if isinstance(layer, Dense):
         return f"{kind}: {plural(layer.units, 'neuron')}{act}"
+    if not _image_layer(layer):
+        return kind
     if isinstance(layer, Conv2D):
         kh, kw = layer.kernel_size
         return (f"{kind}: {plural(layer.filters, 'filter')} {kh}×{kw}, strides "

@@ -20,6 +20,22 @@ from neuropil.layers.regularization import (AlphaDropout, Dropout, GaussianDropo
                                             SpatialDropout3D)
 from neuropil.layers.reshaping import Cropping2D, Flatten, Reshape, UpSampling2D, ZeroPadding2D
 
+# PReLU, GroupNormalization, UnitNormalization, ActivityRegularization, Permute, RepeatVector
+from neuropil.layers.activation import PReLU
+from neuropil.layers.normalization import GroupNormalization, UnitNormalization
+from neuropil.layers.regularization import ActivityRegularization
+from neuropil.layers.reshaping_misc import Permute, RepeatVector
+
+# 1-D convolution, pooling and reshaping layers (the 2-D ones on a height-1 axis)
+from neuropil.layers.conv1d import Conv1D, Conv1DTranspose, DepthwiseConv1D, SeparableConv1D
+from neuropil.layers.pooling import (AveragePooling1D, GlobalAveragePooling1D,
+                                     GlobalMaxPooling1D, MaxPooling1D)
+from neuropil.layers.reshaping import Cropping1D, UpSampling1D, ZeroPadding1D
+Convolution1D, Convolution1DTranspose, SeparableConvolution1D = (Conv1D, Conv1DTranspose,
+                                                                 SeparableConv1D)
+MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
+GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
+
 # Keras's aliases
 Convolution2D = Conv2D
 MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
@@ -41,3 +57,10 @@ __all__ = ["Layer", "InputSpec", "Input", "InputLayer", "Dense", "Activation", "
 __all__ += ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
             "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
             "concatenate", "dot", "Lambda"]
+__all__ += ["PReLU", "GroupNormalization", "UnitNormalization", "ActivityRegularization",
+            "Permute", "RepeatVector"]
+__all__ += ["Conv1D", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D", "MaxPooling1D",
+            "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Cropping1D",
+            "UpSampling1D", "ZeroPadding1D", "Convolution1D", "Convolution1DTranspose",
+            "SeparableConvolution1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D",
+            "GlobalMaxPool1D"]

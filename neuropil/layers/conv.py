@@ -6,6 +6,10 @@ same kernel weights are used at every position (weight sharing); a filter is as 
 input (an RGB image needs 3-channel kernels), and ``filters`` kernels give ``filters`` output
 channels stacked in depth. Images are channels-last, (batch, height, width, channels), and
 kernels (kernel_height, kernel_width, in_channels, filters), as in Keras.
+
+The classes know their ``rank`` (2 here) only where it shapes arguments and weights; the
+ops see 2-D arguments through ``_op_arguments`` and ``_op_kernel``, which is how the 1-D
+layers of ``conv1d.py`` (rank 1, through ``conv_utils.OneDimensional``) reuse all of this.
 """
 from __future__ import annotations
 
@@ -29,17 +33,20 @@ class BaseConv2D(Layer):
     """What every 2D convolution shares: argument checks, channel bookkeeping, bias and
     activation, output-shape arithmetic. Subclasses create kernels and run the op."""
 
+    rank = 2  # spatial axes; the 1-D layers set 1
+    paddings = ("valid", "same")  # Conv1D adds "causal"
+
     def __init__(self, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
                  bias_regularizer=None, bias_constraint=None, activity_regularizer=None,
                  **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         kind = type(self).__name__
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", kind)
-        self.strides = normalize_tuple(strides, 2, "strides", kind)
-        self.padding = normalize_padding(padding, kind)
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", kind)
+        self.strides = normalize_tuple(strides, self.rank, "strides", kind)
+        self.padding = normalize_padding(padding, kind, self.paddings)
         self.data_format = normalize_data_format(data_format, kind)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", kind)
+        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", kind)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(f"{kind}: `strides > 1` is not supported together with "
                              f"`dilation_rate > 1`. Received: strides={self.strides} and "
@@ -49,7 +56,7 @@ class BaseConv2D(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.bias_constraint = bias_constraint
-        self.input_spec = InputSpec(ndim=4)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def _input_channels(self, input_shape) -> int:
         channels = split_shape(input_shape, self.data_format)[2]
@@ -57,7 +64,7 @@ class BaseConv2D(Layer):
             raise ValueError(f'Layer "{self.name}": the channel axis of the input must be '
                              f"known. Received input shape {format_shape(input_shape)}")
         axis = 1 if self.data_format == "channels_first" else -1
-        self.input_spec = InputSpec(ndim=4, axes={axis: channels})
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={axis: channels})
         return channels
 
     def _add_bias(self, size: int) -> None:
@@ -90,6 +97,16 @@ class BaseConv2D(Layer):
 
     def _convolve(self, x):
         raise NotImplementedError
+
+    def _op_arguments(self) -> dict:
+        """The geometry as the 2-D op takes it (``OneDimensional`` lifts it)."""
+        return dict(strides=self.strides, padding=self.padding,
+                    dilation_rate=self.dilation_rate)
+
+    @staticmethod
+    def _op_kernel(kernel):
+        """A kernel as the 2-D op takes it (``OneDimensional`` adds a height-1 axis)."""
+        return kernel
 
     def _fuses_bias_and_relu(self) -> bool:
         """Whether ``_convolve`` takes ``bias=`` and ``relu=`` (its op adds the bias and
@@ -160,11 +177,11 @@ class Conv2D(BaseConv2D):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
                          use_bias, bias_initializer, bias_regularizer, bias_constraint,
                          activity_regularizer, **kwargs)
-        self.filters = normalize_tuple(filters, 1, "filters", "Conv2D")[0]
-        self.groups = normalize_tuple(groups, 1, "groups", "Conv2D")[0]
+        self.filters = normalize_tuple(filters, 1, "filters", type(self).__name__)[0]
+        self.groups = normalize_tuple(groups, 1, "groups", type(self).__name__)[0]
         if self.filters % self.groups:
-            raise ValueError(f"Conv2D: `filters` must be divisible by `groups`. Received: "
-                             f"filters={self.filters}, groups={self.groups}")
+            raise ValueError(f"{type(self).__name__}: `filters` must be divisible by `groups`. "
+                             f"Received: filters={self.filters}, groups={self.groups}")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.kernel_constraint = kernel_constraint
@@ -186,14 +203,13 @@ class Conv2D(BaseConv2D):
         return self.groups == 1
 
     def _convolve(self, x, bias=None, relu=False):
-        arguments = dict(strides=self.strides, padding=self.padding,
-                         dilation_rate=self.dilation_rate)
+        arguments, kernel = self._op_arguments(), self._op_kernel(self.kernel)
         if self.groups == 1:
-            return ops.conv2d(x, self.kernel, **arguments, bias=bias, relu=relu)
+            return ops.conv2d(x, kernel, **arguments, bias=bias, relu=relu)
         # Grouped: each group of input channels meets its own slice of the filters.
         width_in, width_out = x.shape[-1] // self.groups, self.filters // self.groups
         parts = [ops.conv2d(x[..., g * width_in:(g + 1) * width_in],
-                            self.kernel[..., g * width_out:(g + 1) * width_out], **arguments)
+                            kernel[..., g * width_out:(g + 1) * width_out], **arguments)
                  for g in range(self.groups)]
         return ops.concatenate(parts, axis=-1)
 
@@ -220,7 +236,7 @@ class DepthwiseConv2D(BaseConv2D):
                          use_bias, bias_initializer, bias_regularizer, bias_constraint,
                          activity_regularizer, **kwargs)
         self.depth_multiplier = normalize_tuple(depth_multiplier, 1, "depth_multiplier",
-                                                "DepthwiseConv2D")[0]
+                                                type(self).__name__)[0]
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.depthwise_constraint = depthwise_constraint
@@ -235,8 +251,7 @@ class DepthwiseConv2D(BaseConv2D):
         self._add_bias(input_channels * self.depth_multiplier)
 
     def _convolve(self, x):
-        return ops.depthwise_conv2d(x, self.kernel, strides=self.strides, padding=self.padding,
-                                    dilation_rate=self.dilation_rate)
+        return ops.depthwise_conv2d(x, self._op_kernel(self.kernel), **self._op_arguments())
 
     def get_config(self):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier,
@@ -263,9 +278,9 @@ class SeparableConv2D(BaseConv2D):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
                          use_bias, bias_initializer, bias_regularizer, bias_constraint,
                          activity_regularizer, **kwargs)
-        self.filters = normalize_tuple(filters, 1, "filters", "SeparableConv2D")[0]
+        self.filters = normalize_tuple(filters, 1, "filters", type(self).__name__)[0]
         self.depth_multiplier = normalize_tuple(depth_multiplier, 1, "depth_multiplier",
-                                                "SeparableConv2D")[0]
+                                                type(self).__name__)[0]
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
@@ -282,17 +297,17 @@ class SeparableConv2D(BaseConv2D):
             name="depthwise_kernel", initializer=self.depthwise_initializer,
             regularizer=self.depthwise_regularizer)
         self.pointwise_kernel = self.add_weight(
-            shape=(1, 1, input_channels * self.depth_multiplier, self.filters),
+            shape=(1,) * self.rank + (input_channels * self.depth_multiplier, self.filters),
             name="pointwise_kernel", initializer=self.pointwise_initializer,
             regularizer=self.pointwise_regularizer)
         self._add_bias(self.filters)
 
     def _convolve(self, x):
-        depthwise = ops.depthwise_conv2d(x, self.depthwise_kernel, strides=self.strides,
-                                         padding=self.padding, dilation_rate=self.dilation_rate)
+        depthwise = ops.depthwise_conv2d(x, self._op_kernel(self.depthwise_kernel),
+                                         **self._op_arguments())
         # A 1x1 convolution is a dense layer applied at every pixel.
         return ops.matmul(depthwise, ops.reshape(self.pointwise_kernel,
-                                                 self.pointwise_kernel.shape[2:]))
+                                                 self.pointwise_kernel.shape[-2:]))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
@@ -319,12 +334,13 @@ class Conv2DTranspose(BaseConv2D):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
                          use_bias, bias_initializer, bias_regularizer, bias_constraint,
                          activity_regularizer, **kwargs)
-        self.filters = normalize_tuple(filters, 1, "filters", "Conv2DTranspose")[0]
+        kind = type(self).__name__
+        self.filters = normalize_tuple(filters, 1, "filters", kind)[0]
         self.output_padding = None if output_padding is None else normalize_tuple(
-            output_padding, 2, "output_padding", "Conv2DTranspose", allow_zero=True)
+            output_padding, self.rank, "output_padding", kind, allow_zero=True)
         if self.output_padding is not None and any(
                 p >= s for p, s in zip(self.output_padding, self.strides)):
-            raise ValueError(f"Conv2DTranspose: `output_padding` must be smaller than "
+            raise ValueError(f"{kind}: `output_padding` must be smaller than "
                              f"`strides`. Received: output_padding={self.output_padding}, "
                              f"strides={self.strides}")
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -336,7 +352,7 @@ class Conv2DTranspose(BaseConv2D):
 
     def _spatial_output(self, input_shape):
         spatial = split_shape(input_shape, self.data_format)[1]
-        paddings = self.output_padding or (None, None)
+        paddings = self.output_padding or (None,) * self.rank
         return tuple(transpose_output_length(n, k, self.padding, s, d, p) for n, k, s, d, p in
                      zip(spatial, self.kernel_size, self.strides, self.dilation_rate, paddings))
 
@@ -347,9 +363,10 @@ class Conv2DTranspose(BaseConv2D):
         self._add_bias(self.filters)
 
     def _convolve(self, x):
-        return ops.conv2d_transpose(x, self.kernel, strides=self.strides, padding=self.padding,
-                                    output_padding=self.output_padding,
-                                    dilation_rate=self.dilation_rate)
+        return ops.conv2d_transpose(x, self._op_kernel(self.kernel), **self._op_arguments())
+
+    def _op_arguments(self):
+        return {**super()._op_arguments(), "output_padding": self.output_padding}
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,

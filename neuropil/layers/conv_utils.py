@@ -4,7 +4,13 @@ The arithmetic is Keras's (TensorFlow's): for a window of size k, dilation d and
 over an input of length n,
 
 - ``"valid"`` (no padding): out = floor((n - d·(k - 1) - 1) / s) + 1, which must be >= 1;
-- ``"same"`` (zero padding, split with the smaller half first): out = ceil(n / s).
+- ``"same"`` (zero padding, split with the smaller half first): out = ceil(n / s);
+- ``"causal"`` (1-D convolutions only: d·(k - 1) zeros before the input, none after, then
+  ``"valid"``): out = ceil(n / s) too, and output t never sees an input after t.
+
+The 1-D layers (``Conv1D``, ``MaxPooling1D``, ...) are their 2-D twins run on a height-1
+image: ``OneDimensional`` inserts that axis, lifts the arguments to the 2-D ops, and removes
+the axis again, so the 2-D ops and layer logic serve both.
 """
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ from neuropil import backend, ops
 from neuropil.layers.input_spec import format_shape
 
 __all__ = ["normalize_tuple", "normalize_padding", "normalize_data_format", "output_length",
-           "transpose_output_length", "to_channels_last", "from_channels_last"]
+           "transpose_output_length", "to_channels_last", "from_channels_last",
+           "OneDimensional"]
 
 
 def normalize_tuple(value, n: int, name: str, layer: str, allow_zero: bool = False) -> tuple:
@@ -31,11 +38,11 @@ def normalize_tuple(value, n: int, name: str, layer: str, allow_zero: bool = Fal
     return values
 
 
-def normalize_padding(value, layer: str) -> str:
+def normalize_padding(value, layer: str, allowed: tuple = ("valid", "same")) -> str:
     padding = value.lower() if isinstance(value, str) else value
-    if padding not in ("valid", "same"):
-        raise ValueError(f"{layer}: `padding` must be 'valid' or 'same'. "
-                         f"Received: padding={value!r}")
+    if padding not in allowed:
+        choices = " or ".join(", ".join(f"'{a}'" for a in allowed).rsplit(", ", 1))
+        raise ValueError(f"{layer}: `padding` must be {choices}. Received: padding={value!r}")
     return padding
 
 
@@ -51,7 +58,7 @@ def output_length(length, window: int, padding: str, stride: int, dilation: int 
     """The output length along one spatial axis, or None if the input length is unknown."""
     if length is None:
         return None
-    if padding == "same":
+    if padding in ("same", "causal"):
         return (length + stride - 1) // stride
     span = dilation * (window - 1) + 1
     return (length - span) // stride + 1
@@ -97,13 +104,51 @@ def from_channels_last(x, data_format: str):
 
 
 def split_shape(input_shape, data_format: str):
-    """(batch, (height, width), channels) of a 4-D shape in the given data format."""
+    """(batch, spatial sizes, channels) of a shape in the given data format: (height, width)
+    of a 4-D shape, (steps,) of a 3-D one."""
     if data_format == "channels_first":
-        return input_shape[0], tuple(input_shape[2:4]), input_shape[1]
-    return input_shape[0], tuple(input_shape[1:3]), input_shape[3]
+        return input_shape[0], tuple(input_shape[2:]), input_shape[1]
+    return input_shape[0], tuple(input_shape[1:-1]), input_shape[-1]
 
 
 def join_shape(batch, spatial: tuple, channels, data_format: str) -> tuple:
     if data_format == "channels_first":
         return (batch, channels) + tuple(spatial)
     return (batch,) + tuple(spatial) + (channels,)
+
+
+class OneDimensional:
+    """Mixin that runs a 2-D convolution or pooling layer on (batch, steps, channels).
+
+    The layer keeps Keras's 1-D arguments, shapes and weights ((kernel_size, in, filters)
+    kernels, 1-tuples in its config); only at call time does the input become a height-1
+    image, (batch, 1, steps, channels), the kernels (1, k, ...) views and the arguments
+    2-tuples with a height of 1, for the 2-D ops. ``padding="causal"`` (Conv1D) pads
+    dilation·(k - 1) zeros before the steps and convolves ``"valid"``.
+    """
+
+    rank = 1
+    # The height's value of each lifted argument: one step, no dilation, no extra padding.
+    _HEIGHT = {"strides": 1, "dilation_rate": 1, "pool_size": 1, "output_padding": 0}
+
+    def _op_arguments(self) -> dict:
+        arguments = super()._op_arguments()
+        for name, height in self._HEIGHT.items():
+            if arguments.get(name) is not None:
+                arguments[name] = (height,) + tuple(arguments[name])
+        if arguments.get("padding") == "causal":
+            arguments["padding"] = "valid"  # call() has padded already
+        return arguments
+
+    @staticmethod
+    def _op_kernel(kernel):
+        return ops.reshape(kernel, (1,) + tuple(kernel.shape))
+
+    def call(self, inputs):
+        steps = 2 if self.data_format == "channels_first" else 1
+        if self.padding == "causal":
+            widths = [(0, 0)] * 3
+            widths[steps] = (self.dilation_rate[0] * (self.kernel_size[0] - 1), 0)
+            inputs = ops.pad(inputs, widths)
+        # The height-1 axis goes just before the steps: (N, 1, L, C) or (N, C, 1, L).
+        return ops.squeeze(super().call(ops.expand_dims(inputs, steps)), steps)

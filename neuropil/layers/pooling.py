@@ -1,38 +1,44 @@
-"""Pooling layers: MaxPooling2D, AveragePooling2D and their global versions.
+"""Pooling layers: MaxPooling1D/2D, AveragePooling1D/2D and their global versions.
 
 Pooling summarizes each window of a feature map by its maximum or mean, shrinking the map
-(2×2 windows with stride 2 halve height and width) without any weights to learn.
+(2×2 windows with stride 2 halve height and width) without any weights to learn. The 1-D
+layers pool (batch, steps, channels) with the 2-D ops on a height-1 image
+(``conv_utils.OneDimensional``).
 """
 from __future__ import annotations
 
 from neuropil import ops
-from neuropil.layers.conv_utils import (from_channels_last, join_shape, normalize_data_format,
-                                        normalize_padding, normalize_tuple,
-                                        spatial_output_shape, split_shape, to_channels_last)
+from neuropil.layers.conv_utils import (OneDimensional, from_channels_last, join_shape,
+                                        normalize_data_format, normalize_padding,
+                                        normalize_tuple, spatial_output_shape, split_shape,
+                                        to_channels_last)
 from neuropil.layers.input_spec import InputSpec
 from neuropil.layers.layer import Layer
 
-__all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"]
+__all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D"]
 
 
 class BasePooling2D(Layer):
     """Windows of ``pool_size`` every ``strides`` (default: ``pool_size``) steps."""
 
+    rank = 2  # spatial axes; the 1-D layers set 1
+
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
                  **kwargs):
         super().__init__(**kwargs)
         kind = type(self).__name__
-        self.pool_size = normalize_tuple(pool_size, 2, "pool_size", kind)
+        self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size", kind)
         self.strides = self.pool_size if strides is None else normalize_tuple(
-            strides, 2, "strides", kind)
+            strides, self.rank, "strides", kind)
         self.padding = normalize_padding(padding, kind)
         self.data_format = normalize_data_format(data_format, kind)
-        self.input_spec = InputSpec(ndim=4)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def compute_output_shape(self, input_shape):
         batch, spatial, channels = split_shape(input_shape, self.data_format)
         sizes = spatial_output_shape(self, input_shape, spatial, self.pool_size, self.padding,
-                                     self.strides, (1, 1), what="pool window")
+                                     self.strides, (1,) * self.rank, what="pool window")
         return join_shape(batch, sizes, channels, self.data_format)
 
     def build(self, input_shape):
@@ -40,8 +46,12 @@ class BasePooling2D(Layer):
 
     def call(self, inputs):
         x = to_channels_last(inputs, self.data_format)
-        x = self._pool(x, pool_size=self.pool_size, strides=self.strides, padding=self.padding)
+        x = self._pool(x, **self._op_arguments())
         return from_channels_last(x, self.data_format)
+
+    def _op_arguments(self) -> dict:
+        """The window as the 2-D op takes it (``OneDimensional`` lifts it)."""
+        return dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding)
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
@@ -84,20 +94,23 @@ class AveragePooling2D(BasePooling2D):
 class BaseGlobalPooling2D(Layer):
     """Reduces each feature map to one number: (batch, h, w, c) -> (batch, c)."""
 
+    rank = 2  # spatial axes; the 1-D layers set 1
+
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.data_format = normalize_data_format(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
-        self.input_spec = InputSpec(ndim=4)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
 
     @property
     def _axes(self) -> tuple:
-        return (2, 3) if self.data_format == "channels_first" else (1, 2)
+        first = 2 if self.data_format == "channels_first" else 1
+        return tuple(range(first, first + self.rank))
 
     def compute_output_shape(self, input_shape):
         batch, _, channels = split_shape(input_shape, self.data_format)
         if self.keepdims:
-            return join_shape(batch, (1, 1), channels, self.data_format)
+            return join_shape(batch, (1,) * self.rank, channels, self.data_format)
         return (batch, channels)
 
     def call(self, inputs):
@@ -122,3 +135,47 @@ class GlobalMaxPooling2D(BaseGlobalPooling2D):
     @staticmethod
     def _reduce(x, **arguments):
         return ops.max(x, **arguments)
+
+
+class MaxPooling1D(OneDimensional, MaxPooling2D):
+    """Keeps the largest value of each window of steps.
+
+    Args:
+        pool_size: int or (size,) of the window (default 2).
+        strides: int or (stride,); default ``pool_size`` (non-overlapping windows).
+        padding: ``"valid"`` (default) or ``"same"`` (output = ceil(steps / stride)).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Input shape: (batch, steps, channels). Output shape: (batch, pooled_steps, channels).
+
+    Example:
+    >>> x = np.array([1.0, 5.0, 2.0, 0.0, 3.0], "float32").reshape(1, 5, 1)
+    >>> keras.layers.MaxPooling1D(2, padding="same")(x).numpy()[0, :, 0]
+    array([5., 2., 3.], dtype=float32)
+    """
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling1D(OneDimensional, AveragePooling2D):
+    """Keeps the mean of each window of steps (with ``padding="same"``, of its non-padded
+    values). Arguments and shapes as in ``MaxPooling1D``."""
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class GlobalAveragePooling1D(GlobalAveragePooling2D):
+    """The mean over the steps of each channel: (batch, steps, c) -> (batch, c), or
+    (batch, 1, c) with ``keepdims=True``."""
+
+    rank = 1
+
+
+class GlobalMaxPooling1D(GlobalMaxPooling2D):
+    """The maximum over the steps of each channel: (batch, steps, c) -> (batch, c)."""
+
+    rank = 1

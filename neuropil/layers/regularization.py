@@ -1,15 +1,18 @@
 """Layers that fight overfitting by adding noise in training: Dropout, SpatialDropout1D/2D/3D,
-GaussianNoise, GaussianDropout, AlphaDropout. Each is the identity outside training."""
+GaussianNoise, GaussianDropout, AlphaDropout. Each is the identity outside training.
+ActivityRegularization is the identity too; it adds a penalty on its input to the loss."""
 from __future__ import annotations
 
-from neuropil import ops
+import numbers
+
+from neuropil import ops, regularizers
 from neuropil.backend import random
 from neuropil.layers.conv_utils import normalize_data_format
 from neuropil.layers.input_spec import InputSpec
 from neuropil.layers.layer import Layer
 
 __all__ = ["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-           "GaussianDropout", "AlphaDropout"]
+           "GaussianDropout", "AlphaDropout", "ActivityRegularization"]
 
 
 class Dropout(Layer):
@@ -215,3 +218,46 @@ class AlphaDropout(Dropout):
         if self.noise_shape is not None:
             shape = tuple(n if d is None else d for d, n in zip(self.noise_shape, inputs.shape))
         return ops.alpha_dropout(inputs, self.rate, self.generator, shape)
+
+
+class ActivityRegularization(Layer):
+    """Passes its input through unchanged and adds a penalty on it to the loss:
+    ``(l1 · Σ|x| + l2 · Σx²) / batch_size`` for each call, in ``layer.losses`` (and so in
+    ``model.losses`` and the loss ``fit`` minimizes). Penalizing activations, not weights,
+    pushes the network towards small or sparse (l1) representations.
+
+    It is the activity regularizer every layer accepts (``Dense(...,
+    activity_regularizer=L1L2(l1, l2))``), as a layer of its own.
+
+    Args:
+        l1: the L1 factor (default 0.0), a non-negative float.
+        l2: the L2 factor (default 0.0), a non-negative float.
+
+    Input shape: any. Output shape: the same.
+
+    Example:
+    >>> import neuropil as keras
+    >>> layer = keras.layers.ActivityRegularization(l1=0.1)
+    >>> y = layer(np.array([[1.0, -3.0], [2.0, 0.0]], "float32"))  # y equals the input
+    >>> round(float(layer.losses[0]), 6)  # 0.1 · (1 + 3 + 2 + 0) / 2 samples
+    0.3
+    """
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        for name, value in (("l1", l1), ("l2", l2)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+                raise ValueError(f"ActivityRegularization: `{name}` must be a non-negative "
+                                 f"float. Received: {name}={value!r}")
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.l1, self.l2 = l1, l2
+        self.supports_masking = True
+        self.built = True  # no weights: built from the start, as in Keras
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}

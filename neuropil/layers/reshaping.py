@@ -1,5 +1,5 @@
-"""Layers that change the shape, not the values: Flatten, Reshape, ZeroPadding2D,
-Cropping2D, UpSampling2D."""
+"""Layers that change the shape, not the values: Flatten, Reshape, ZeroPadding1D/2D,
+Cropping1D/2D, UpSampling1D/2D."""
 from __future__ import annotations
 
 import math
@@ -11,7 +11,8 @@ from neuropil.layers.conv_utils import (from_channels_last, join_shape, normaliz
 from neuropil.layers.input_spec import InputSpec, format_shape
 from neuropil.layers.layer import Layer
 
-__all__ = ["Flatten", "Reshape", "ZeroPadding2D", "Cropping2D", "UpSampling2D"]
+__all__ = ["Flatten", "Reshape", "ZeroPadding2D", "Cropping2D", "UpSampling2D",
+           "ZeroPadding1D", "Cropping1D", "UpSampling1D"]
 
 
 class Flatten(Layer):
@@ -218,3 +219,102 @@ class UpSampling2D(Layer):
     def get_config(self):
         return {**super().get_config(), "size": self.size, "data_format": self.data_format,
                 "interpolation": self.interpolation}
+
+
+class ZeroPadding1D(Layer):
+    """Adds zeros before and after the steps of each sequence.
+
+    Args:
+        padding: int (both ends, default 1) or (before, after).
+        data_format: ``"channels_last"`` (default, (batch, steps, channels)) or
+            ``"channels_first"``.
+
+    Example: ``ZeroPadding1D((2, 0))`` turns (batch, 10, 3) into (batch, 12, 3).
+    """
+
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = normalize_tuple(padding, 2, "padding", "ZeroPadding1D", allow_zero=True)
+        self.data_format = normalize_data_format(data_format, "ZeroPadding1D")
+        self.input_spec = InputSpec(ndim=3)
+
+    def compute_output_shape(self, input_shape):
+        batch, (steps,), c = split_shape(input_shape, self.data_format)
+        return join_shape(batch, (None if steps is None else steps + sum(self.padding),), c,
+                          self.data_format)
+
+    def call(self, inputs):
+        widths = [(0, 0)] * 3
+        widths[2 if self.data_format == "channels_first" else 1] = self.padding
+        return ops.pad(inputs, widths)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+class Cropping1D(Layer):
+    """Removes steps at the start and end of each sequence (batch, steps, channels).
+
+    Args:
+        cropping: int (both ends) or (start, end) (default (1, 1)).
+    """
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = normalize_tuple(cropping, 2, "cropping", "Cropping1D", allow_zero=True)
+        self.input_spec = InputSpec(ndim=3)
+
+    def compute_output_shape(self, input_shape):
+        steps = input_shape[1]
+        if steps is not None and steps - sum(self.cropping) <= 0:
+            raise ValueError(f'Layer "{self.name}": cropping={self.cropping} removes every '
+                             f"step of an input with {steps} steps (input shape "
+                             f"{format_shape(input_shape)}). Crop fewer steps.")
+        return (input_shape[0], None if steps is None else steps - sum(self.cropping),
+                input_shape[2])
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)
+
+    def call(self, inputs):
+        start, end = self.cropping
+        return inputs[:, start:inputs.shape[1] - end, :]
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": self.cropping}
+
+
+class UpSampling1D(Layer):
+    """Repeats each step ``size`` times: (batch, steps, c) -> (batch, steps·size, c).
+
+    Args:
+        size: int, the repetition factor (default 2).
+
+    Example:
+    >>> x = np.array([1.0, 2.0], "float32").reshape(1, 2, 1)
+    >>> UpSampling1D(3)(x).numpy()[0, :, 0]
+    array([1., 1., 1., 2., 2., 2.], dtype=float32)
+    """
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(size, bool) or not isinstance(size, int):  # Keras: a TypeError
+            raise TypeError(f"UpSampling1D: `size` must be an integer (one factor for the "
+                            f"steps). Received: size={size!r}")
+        if size < 1:
+            raise ValueError(f"UpSampling1D: `size` must be positive. Received: size={size}")
+        self.size = size
+        self.input_spec = InputSpec(ndim=3)
+
+    def compute_output_shape(self, input_shape):
+        steps = input_shape[1]
+        return (input_shape[0], None if steps is None else steps * self.size, input_shape[2])
+
+    def call(self, inputs):
+        # (n, steps, 1, c) broadcast to (n, steps, size, c): each step fills a block.
+        n, steps, c = inputs.shape
+        x = ops.broadcast_to(ops.reshape(inputs, (n, steps, 1, c)), (n, steps, self.size, c))
+        return ops.reshape(x, (n, steps * self.size, c))
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}

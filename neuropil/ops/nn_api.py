@@ -212,8 +212,10 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     x = floating(x)
     epsilon = backend.epsilon() if epsilon is None else epsilon
     if order == 2:
+        # NOTE: the squared norm is floored at epsilon², so the norm itself is floored at
+        # epsilon as Keras does (and a zero vector keeps a finite gradient).
         square_sum = rd.sum(ew.square(x), axis, keepdims=True)
-        return ew.divide(x, ew.sqrt(ew.maximum(square_sum, epsilon)))
+        return ew.divide(x, ew.sqrt(ew.maximum(square_sum, epsilon * epsilon)))
     return ew.divide(x, ew.maximum(_norm(x, order, axis, keepdims=True), epsilon))
 
 
