@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-from neuropil import (activations, backend, callbacks, initializers, layers, losses, metrics,
-                      models, ops, optimizers, regularizers)
+from neuropil import (activations, backend, callbacks, constraints, initializers, layers,
+                      losses, metrics, models, ops, optimizers, regularizers)
 from neuropil.autodiff import Variable
 from neuropil.layers import Input, InputSpec, Layer
 from neuropil.layers.node import KerasTensor
@@ -26,7 +26,7 @@ _LAZY = ("utils", "datasets", "explain", "data", "applications", "saving", "rand
 
 __all__ = ["Input", "Model", "Sequential", "Layer", "InputSpec", "Variable", "KerasTensor",
            "Loss", "Metric", "Optimizer", "__version__", "activations", "backend",
-           "callbacks", "initializers", "layers", "losses", "metrics", "models", "ops",
+           "callbacks", "constraints", "initializers", "layers", "losses", "metrics", "models", "ops",
            "optimizers", "regularizers", *_LAZY]
 
 

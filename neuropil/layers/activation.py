@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from neuropil import initializers, ops, regularizers
+from neuropil import constraints, initializers, ops, regularizers
 from neuropil.layers.input_spec import InputSpec, format_shape
 from neuropil.layers.layer import Layer
 
@@ -110,7 +110,8 @@ class PReLU(_Elementwise):
     Args:
         alpha_initializer: how alpha starts (default ``"Zeros"``: the layer starts as ReLU).
         alpha_regularizer: optional penalty on alpha.
-        alpha_constraint: optional callable applied to alpha after each update.
+        alpha_constraint: optional ``keras.constraints`` applied to alpha after each
+            optimizer step.
         shared_axes: an int or a list of ints, axes (1 = the first after the batch) along
             which alpha is shared (default None: nothing shared).
 
@@ -132,11 +133,7 @@ class PReLU(_Elementwise):
         self.supports_masking = True
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        if alpha_constraint is not None and not callable(alpha_constraint):
-            raise ValueError("PReLU: `alpha_constraint` must be None or a callable taking "
-                             "and returning the weight (neuropil has no keras.constraints "
-                             f"names yet). Received: alpha_constraint={alpha_constraint!r}")
-        self.alpha_constraint = alpha_constraint
+        self.alpha_constraint = constraints.get(alpha_constraint)
         if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
             shared_axes = [shared_axes]
         if shared_axes is not None and not all(
@@ -178,4 +175,5 @@ class PReLU(_Elementwise):
                 "alpha_initializer": initializers.serialize(self.alpha_initializer),
                 "alpha_regularizer": None if self.alpha_regularizer is None
                 else regularizers.serialize(self.alpha_regularizer),
-                "alpha_constraint": None, "shared_axes": self.shared_axes}
+                "alpha_constraint": constraints.serialize(self.alpha_constraint),
+                "shared_axes": self.shared_axes}

@@ -13,7 +13,7 @@ layers of ``conv1d.py`` (rank 1, through ``conv_utils.OneDimensional``) reuse al
 """
 from __future__ import annotations
 
-from neuropil import activations, initializers, ops, regularizers
+from neuropil import activations, constraints, initializers, ops, regularizers
 from neuropil.backend import memory
 from neuropil.layers.conv_utils import (from_channels_last, join_shape, normalize_data_format,
                                         normalize_padding, normalize_tuple,
@@ -55,7 +55,7 @@ class BaseConv2D(Layer):
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.bias_constraint = bias_constraint
+        self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def _input_channels(self, input_shape) -> int:
@@ -69,7 +69,8 @@ class BaseConv2D(Layer):
 
     def _add_bias(self, size: int) -> None:
         self.bias = self.add_weight(shape=(size,), name="bias", initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
 
     def _spatial_output(self, input_shape) -> tuple:
         spatial = split_shape(input_shape, self.data_format)[1]
@@ -134,7 +135,7 @@ class BaseConv2D(Layer):
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "bias_regularizer": _serialize(self.bias_regularizer),
                 "activity_regularizer": _serialize(self.activity_regularizer),
-                "bias_constraint": None}
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
 
 class Conv2D(BaseConv2D):
@@ -184,7 +185,7 @@ class Conv2D(BaseConv2D):
                              f"Received: filters={self.filters}, groups={self.groups}")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = kernel_constraint
+        self.kernel_constraint = constraints.get(kernel_constraint)
 
     def _output_channels(self, input_channels):
         return self.filters
@@ -196,7 +197,8 @@ class Conv2D(BaseConv2D):
         shape = self.kernel_size + (input_channels // self.groups, self.filters)
         self.kernel = self.add_weight(shape=shape, name="kernel",
                                       initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self._add_bias(self.filters)
 
     def _fuses_bias_and_relu(self):
@@ -217,7 +219,7 @@ class Conv2D(BaseConv2D):
         return {**super().get_config(), "filters": self.filters, "groups": self.groups,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "kernel_regularizer": _serialize(self.kernel_regularizer),
-                "kernel_constraint": None}
+                "kernel_constraint": constraints.serialize(self.kernel_constraint)}
 
 
 class DepthwiseConv2D(BaseConv2D):
@@ -239,7 +241,7 @@ class DepthwiseConv2D(BaseConv2D):
                                                 type(self).__name__)[0]
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.depthwise_constraint = depthwise_constraint
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
 
     def _output_channels(self, input_channels):
         return None if input_channels is None else input_channels * self.depth_multiplier
@@ -247,7 +249,8 @@ class DepthwiseConv2D(BaseConv2D):
     def _make_kernels(self, input_channels):
         self.kernel = self.add_weight(
             shape=self.kernel_size + (input_channels, self.depth_multiplier), name="kernel",
-            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer)
+            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint)
         self._add_bias(input_channels * self.depth_multiplier)
 
     def _convolve(self, x):
@@ -257,7 +260,7 @@ class DepthwiseConv2D(BaseConv2D):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier,
                 "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
                 "depthwise_regularizer": _serialize(self.depthwise_regularizer),
-                "depthwise_constraint": None}
+                "depthwise_constraint": constraints.serialize(self.depthwise_constraint)}
 
 
 class SeparableConv2D(BaseConv2D):
@@ -285,8 +288,8 @@ class SeparableConv2D(BaseConv2D):
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.depthwise_constraint, self.pointwise_constraint = (depthwise_constraint,
-                                                                pointwise_constraint)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
 
     def _output_channels(self, input_channels):
         return self.filters
@@ -295,11 +298,11 @@ class SeparableConv2D(BaseConv2D):
         self.depthwise_kernel = self.add_weight(
             shape=self.kernel_size + (input_channels, self.depth_multiplier),
             name="depthwise_kernel", initializer=self.depthwise_initializer,
-            regularizer=self.depthwise_regularizer)
+            regularizer=self.depthwise_regularizer, constraint=self.depthwise_constraint)
         self.pointwise_kernel = self.add_weight(
             shape=(1,) * self.rank + (input_channels * self.depth_multiplier, self.filters),
             name="pointwise_kernel", initializer=self.pointwise_initializer,
-            regularizer=self.pointwise_regularizer)
+            regularizer=self.pointwise_regularizer, constraint=self.pointwise_constraint)
         self._add_bias(self.filters)
 
     def _convolve(self, x):
@@ -316,7 +319,8 @@ class SeparableConv2D(BaseConv2D):
                 "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
                 "depthwise_regularizer": _serialize(self.depthwise_regularizer),
                 "pointwise_regularizer": _serialize(self.pointwise_regularizer),
-                "depthwise_constraint": None, "pointwise_constraint": None}
+                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+                "pointwise_constraint": constraints.serialize(self.pointwise_constraint)}
 
 
 class Conv2DTranspose(BaseConv2D):
@@ -345,7 +349,7 @@ class Conv2DTranspose(BaseConv2D):
                              f"strides={self.strides}")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = kernel_constraint
+        self.kernel_constraint = constraints.get(kernel_constraint)
 
     def _output_channels(self, input_channels):
         return self.filters
@@ -359,7 +363,8 @@ class Conv2DTranspose(BaseConv2D):
     def _make_kernels(self, input_channels):
         self.kernel = self.add_weight(shape=self.kernel_size + (self.filters, input_channels),
                                       name="kernel", initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self._add_bias(self.filters)
 
     def _convolve(self, x):
@@ -373,4 +378,4 @@ class Conv2DTranspose(BaseConv2D):
                 "output_padding": self.output_padding,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "kernel_regularizer": _serialize(self.kernel_regularizer),
-                "kernel_constraint": None}
+                "kernel_constraint": constraints.serialize(self.kernel_constraint)}

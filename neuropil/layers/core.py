@@ -1,7 +1,7 @@
 """Core layers: Dense (the artificial neuron, many at once), Activation, InputLayer."""
 from __future__ import annotations
 
-from neuropil import activations, initializers, ops, regularizers
+from neuropil import activations, constraints, initializers, ops, regularizers
 from neuropil.layers.input_spec import InputSpec, format_shape
 from neuropil.layers.layer import Layer
 from neuropil.layers.node import KerasTensor, Node
@@ -29,7 +29,8 @@ class Dense(Layer):
         kernel_initializer: how W starts (default ``"glorot_uniform"``).
         bias_initializer: how b starts (default ``"zeros"``).
         kernel_regularizer, bias_regularizer, activity_regularizer: optional penalties.
-        kernel_constraint, bias_constraint: accepted for compatibility (not applied yet).
+        kernel_constraint, bias_constraint: optional ``keras.constraints`` applied to W and
+            b after each optimizer step (e.g. ``MaxNorm(3)``).
 
     Input shape: (batch, ..., input_dim). Output shape: (batch, ..., units).
 
@@ -54,7 +55,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.lora_rank = lora_rank
         self.input_spec = InputSpec(min_ndim=2)
 
@@ -66,10 +68,12 @@ class Dense(Layer):
                              f"{format_shape(input_shape)}")
         self.kernel = self.add_weight(shape=(input_dim, self.units), name="kernel",
                                       initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.bias = self.add_weight(shape=(self.units,), name="bias",
                                     initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
 
     def call(self, inputs):
@@ -89,7 +93,8 @@ class Dense(Layer):
                 "kernel_regularizer": _serialize_or_none(self.kernel_regularizer),
                 "bias_regularizer": _serialize_or_none(self.bias_regularizer),
                 "activity_regularizer": _serialize_or_none(self.activity_regularizer),
-                "kernel_constraint": None, "bias_constraint": None}
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
 
 def _serialize_or_none(regularizer):

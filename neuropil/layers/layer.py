@@ -12,7 +12,7 @@ import weakref
 
 import numpy as np
 
-from neuropil import backend, initializers, regularizers
+from neuropil import backend, constraints, initializers, regularizers
 from neuropil._naming import to_snake_case, unique_name
 from neuropil.backend import threads
 from neuropil.autodiff import Tensor, Variable, no_grad
@@ -245,6 +245,8 @@ class Layer:
             initializer: name or object (default ``"glorot_uniform"``, ``"zeros"`` for ints).
             trainable: whether gradients update it.
             regularizer: optional penalty added to ``layer.losses``.
+            constraint: optional projection the optimizer applies after each update
+                (a ``keras.constraints`` object, name or callable; ``variable.constraint``).
             name: its name; the path is ``layer_name/name``.
         """
         if self._in_call:
@@ -259,7 +261,8 @@ class Layer:
         name = name or f"variable_{len(self._own_weights)}"
         variable = Variable(initializers.get(initializer), shape=tuple(shape or ()), dtype=dtype,
                             trainable=trainable and self._trainable, name=name,
-                            regularizer=regularizers.get(regularizer), constraint=constraint)
+                            regularizer=regularizers.get(regularizer),
+                            constraint=constraints.get(constraint))
         variable.intrinsic_trainable = bool(trainable)
         variable.path = f"{self.name}/{name}"
         self._own_weights.append(variable)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 
-from neuropil import backend, initializers, ops, regularizers
+from neuropil import backend, constraints, initializers, ops, regularizers
 from neuropil.layers.input_spec import InputSpec, format_shape
 from neuropil.layers.layer import Layer
 
@@ -61,7 +61,8 @@ class BatchNormalization(Layer):
             moving_variance_initializer: how the four weights start
             (zeros, ones, zeros, ones).
         beta_regularizer, gamma_regularizer: optional penalties.
-        beta_constraint, gamma_constraint: accepted for compatibility (not applied yet).
+        beta_constraint, gamma_constraint: optional ``keras.constraints`` applied after
+            each optimizer step.
         synchronized: in training under a ``DataParallel`` distribution, use the statistics
             of the global batch across all ranks rather than this rank's slice (default
             False). Every rank must then run the layer in the same order, as ``fit`` does.
@@ -110,7 +111,8 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.renorm, self.renorm_clipping = False, renorm_clipping
         self.renorm_momentum = renorm_momentum
         self.synchronized = _flag("BatchNormalization", "synchronized", synchronized)
@@ -178,7 +180,8 @@ class BatchNormalization(Layer):
                     initializers.serialize(self.moving_variance_initializer),
                 "beta_regularizer": _serialize_or_none(self.beta_regularizer),
                 "gamma_regularizer": _serialize_or_none(self.gamma_regularizer),
-                "beta_constraint": None, "gamma_constraint": None,
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint),
                 "synchronized": self.synchronized, "renorm": self.renorm,
                 "renorm_clipping": self.renorm_clipping,
                 "renorm_momentum": self.renorm_momentum}
@@ -199,7 +202,8 @@ class LayerNormalization(Layer):
         scale: whether to multiply by the learned gamma.
         beta_initializer, gamma_initializer: how beta and gamma start (zeros, ones).
         beta_regularizer, gamma_regularizer: optional penalties.
-        beta_constraint, gamma_constraint: accepted for compatibility (not applied yet).
+        beta_constraint, gamma_constraint: optional ``keras.constraints`` applied after
+            each optimizer step.
         rms_scaling: deprecated in Keras (it warns there too): multiplies x by
             1 / sqrt(var(x) + epsilon) and gamma, without centering or beta.
 
@@ -236,7 +240,8 @@ class LayerNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
         self.gamma = self.beta = None
 
@@ -286,7 +291,8 @@ class LayerNormalization(Layer):
                 "gamma_initializer": initializers.serialize(self.gamma_initializer),
                 "beta_regularizer": _serialize_or_none(self.beta_regularizer),
                 "gamma_regularizer": _serialize_or_none(self.gamma_regularizer),
-                "beta_constraint": None, "gamma_constraint": None}
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
 
 
 def _axis_in_bounds(layer, axis, input_shape) -> None:
@@ -340,7 +346,8 @@ class GroupNormalization(Layer):
         scale: whether to multiply by the learned gamma (default True).
         beta_initializer, gamma_initializer: how beta and gamma start (zeros, ones).
         beta_regularizer, gamma_regularizer: optional penalties.
-        beta_constraint, gamma_constraint: optional callables applied after each update.
+        beta_constraint, gamma_constraint: optional ``keras.constraints`` applied after
+            each optimizer step.
 
     Input shape: any, with the channel axis known. Output shape: the same.
     Weights: gamma, beta (trainable, in that order), each of shape ``(channels,)``.
@@ -373,7 +380,8 @@ class GroupNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.gamma = self.beta = None
 
     def build(self, input_shape):
@@ -417,7 +425,8 @@ class GroupNormalization(Layer):
                 "gamma_initializer": initializers.serialize(self.gamma_initializer),
                 "beta_regularizer": _serialize_or_none(self.beta_regularizer),
                 "gamma_regularizer": _serialize_or_none(self.gamma_regularizer),
-                "beta_constraint": None, "gamma_constraint": None}
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
 
 
 class UnitNormalization(Layer):

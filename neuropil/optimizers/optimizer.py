@@ -16,7 +16,7 @@ import numpy as np
 
 from neuropil import initializers
 from neuropil._naming import to_snake_case, unique_name
-from neuropil.autodiff import Tensor, Variable
+from neuropil.autodiff import Tensor, Variable, no_grad
 from neuropil.optimizers import schedules
 
 __all__ = ["Optimizer"]
@@ -215,12 +215,19 @@ class Optimizer:
         lr = self._current_lr()
         self._apply_weight_decay(variables, lr)
         self.update_steps(grads, variables, lr)
-        for variable in variables:
-            constraint = getattr(variable, "constraint", None)
-            if constraint is not None:
-                constrained = constraint(variable)
-                variable.assign(np.asarray(getattr(constrained, "data", constrained)))
+        self._apply_constraints(variables)
         self.iterations.data += 1
+
+    @staticmethod
+    def _apply_constraints(variables) -> None:
+        """As Keras, right after the update: each updated variable with a ``constraint``
+        (``Dense(kernel_constraint=...)`` puts one there) is replaced by its projection."""
+        with no_grad():  # NOTE: a constraint written with keras.ops must not record a graph
+            for variable in variables:
+                constraint = getattr(variable, "constraint", None)
+                if constraint is not None:
+                    constrained = constraint(variable)
+                    variable.assign(np.asarray(getattr(constrained, "data", constrained)))
 
     def _clip(self, grads: list) -> list:
         # As in Keras, a limit of 0 (or less) means "no clipping", not "zero the gradients".

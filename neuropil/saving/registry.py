@@ -16,8 +16,8 @@ import types
 
 import numpy as np
 
-from neuropil import (activations, initializers, layers, losses, metrics, optimizers,
-                      regularizers)
+from neuropil import (activations, constraints, initializers, layers, losses, metrics,
+                      optimizers, regularizers)
 from neuropil.layers.node import KerasTensor
 from neuropil.models import Functional, Model, Sequential
 from neuropil.optimizers import schedules
@@ -130,6 +130,7 @@ def _tables() -> dict:
             layers=_public_classes(layers, layers.Layer),
             initializers=_public_classes(initializers, initializers.Initializer),
             regularizers=_public_classes(regularizers, regularizers.Regularizer),
+            constraints=_public_classes(constraints, constraints.Constraint),
             losses=_public_classes(losses, losses.Loss),
             metrics=_public_classes(metrics, metrics.Metric),
             optimizers=_public_classes(optimizers, optimizers.Optimizer),
@@ -177,7 +178,8 @@ def serialize_keras_object(obj):
     if isinstance(obj, (list, tuple)):
         return [serialize_keras_object(x) for x in obj]
     if isinstance(obj, dict):
-        return {key: serialize_keras_object(value) for key, value in obj.items()}
+        return _with_registered_name({key: serialize_keras_object(value)
+                                      for key, value in obj.items()})
     if isinstance(obj, np.ndarray) and obj.ndim > 0:
         return {"class_name": "__numpy__",
                 "config": {"value": obj.tolist(), "dtype": str(obj.dtype)}}
@@ -213,6 +215,25 @@ def serialize_keras_object(obj):
         config["build_config"] = serialize_keras_object(build_config)
     if getattr(obj, "compiled", False) and isinstance(obj, Model):
         config["compile_config"] = get_compile_config(obj)
+    return config
+
+
+def _with_registered_name(config: dict) -> dict:
+    """A user's object inside a config, written by a namespace's own ``serialize`` (as
+    ``constraints.serialize`` does: level 3 cannot see this registry), gets the name it was
+    registered under, as Keras writes it, so loading finds it without ``custom_objects``."""
+    module = config.get("module")
+    if "class_name" not in config or not isinstance(module, str) or \
+            module.split(".")[0] == "keras":
+        return config
+    is_function = config["class_name"] == "function"
+    name = config.get("config") if is_function else config["class_name"]
+    if config.get("registered_name") not in (None, name):
+        return config
+    for key, obj in _GLOBAL_CUSTOM_OBJECTS.items():
+        if getattr(obj, "__name__", None) == name and getattr(obj, "__module__", None) == module \
+                and inspect.isclass(obj) != is_function:
+            return {**config, "registered_name": key}
     return config
 
 
