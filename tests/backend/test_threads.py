@@ -1,5 +1,6 @@
 """backend.threads: chunk loops shared by worker threads, BLAS held to one thread meanwhile."""
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -132,8 +133,10 @@ def test_a_forked_child_starts_its_own_workers(two_workers):
         pytest.skip("no fork on this platform")
     threads.map_chunks(lambda i: i, range(4))  # the parent's pool exists now
     context = multiprocessing.get_context("fork")
-    with context.Pool(1) as pool:
-        result = pool.apply_async(_sum_in_chunks, (10,)).get(timeout=60)
+    with warnings.catch_warnings():  # Python >= 3.12 warns about forking with threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with context.Pool(1) as pool:
+            result = pool.apply_async(_sum_in_chunks, (10,)).get(timeout=60)
     assert result == sum(range(10))
 
 
