@@ -19,9 +19,16 @@ from neuropil.ops.activations import Sigmoid, Softmax
 
 __all__ = ["Loss", "LossFunctionWrapper", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "BinaryCrossentropy", "MeanSquaredError",
-           "MeanAbsoluteError", "Huber", "categorical_crossentropy",
+           "MeanAbsoluteError", "Huber", "Hinge", "SquaredHinge", "CategoricalHinge",
+           "KLDivergence", "Poisson", "LogCosh", "MeanAbsolutePercentageError",
+           "MeanSquaredLogarithmicError", "CosineSimilarity", "BinaryFocalCrossentropy",
+           "CategoricalFocalCrossentropy", "Dice", "Tversky", "categorical_crossentropy",
            "sparse_categorical_crossentropy", "binary_crossentropy", "mean_squared_error",
-           "mean_absolute_error", "huber", "mse", "mae", "get", "serialize", "deserialize"]
+           "mean_absolute_error", "huber", "hinge", "squared_hinge", "categorical_hinge",
+           "kl_divergence", "poisson", "log_cosh", "mean_absolute_percentage_error",
+           "mean_squared_logarithmic_error", "cosine_similarity", "binary_focal_crossentropy",
+           "categorical_focal_crossentropy", "dice", "tversky", "mse", "mae", "get",
+           "serialize", "deserialize"]
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
@@ -166,6 +173,199 @@ def huber(y_true, y_pred, delta=1.0):
                             ops.multiply(linear, delta)), axis=-1)
 
 
+def _hinge_labels(y_true: Tensor) -> Tensor:
+    """Keras's rule: labels that are all 0 or 1 become -1 / 1; others are kept as given."""
+    labels = y_true.data
+    if np.all((labels == 0) | (labels == 1)):
+        return _tensor(2.0 * labels - 1.0)
+    return y_true
+
+
+def _margin(y_true, y_pred) -> Tensor:
+    """max(1 - y_true * y_pred, 0), with {0, 1} labels read as {-1, 1}."""
+    y_pred = _tensor(y_pred)
+    y_true = _hinge_labels(_align_ranks(_tensor(y_true, y_pred.dtype), y_pred))
+    return ops.relu(ops.subtract(1.0, ops.multiply(y_true, y_pred)))
+
+
+def hinge(y_true, y_pred):
+    """mean(max(1 - y_true * y_pred, 0)) over the last axis; labels -1 / 1 (or 0 / 1).
+
+    Example:
+    >>> round(float(hinge([[1., 0.]], [[0.6, -2.]])[0]), 4)  # (0.4 + 0) / 2
+    0.2
+    """
+    return ops.mean(_margin(y_true, y_pred), axis=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    """mean(max(1 - y_true * y_pred, 0)²) over the last axis; labels -1 / 1 (or 0 / 1)."""
+    return ops.mean(ops.square(_margin(y_true, y_pred)), axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    """max(1 + neg - pos, 0) per sample, pos = Σ y·p (the true class's score) and neg =
+    max((1 - y)·p) (the best other class's score); ``y_true`` is one-hot."""
+    y_pred = _tensor(y_pred)
+    y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
+    pos = ops.sum(ops.multiply(y_true, y_pred), axis=-1)
+    neg = ops.max(ops.multiply(ops.subtract(1.0, y_true), y_pred), axis=-1)
+    return ops.relu(ops.add(ops.subtract(neg, pos), 1.0))
+
+
+def kl_divergence(y_true, y_pred):
+    """Σ y log(y / p) over the last axis, both clipped to [epsilon, 1] first (Keras's rule,
+    so a zero in either gives a finite value)."""
+    y_pred = _tensor(y_pred)
+    y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
+    eps = backend.epsilon()
+    y_true, y_pred = ops.clip(y_true, eps, 1.0), ops.clip(y_pred, eps, 1.0)
+    return ops.sum(ops.multiply(y_true, ops.log(ops.divide(y_true, y_pred))), axis=-1)
+
+
+def poisson(y_true, y_pred):
+    """mean(p - y log(p + epsilon)) over the last axis: the Poisson negative log-likelihood
+    of counts ``y_true`` at rate ``y_pred``, without the log(y!) term."""
+    y_pred = _tensor(y_pred)
+    y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
+    log_rate = ops.log(ops.add(y_pred, backend.epsilon()))
+    return ops.mean(ops.subtract(y_pred, ops.multiply(y_true, log_rate)), axis=-1)
+
+
+def log_cosh(y_true, y_pred):
+    """mean(log(cosh(p - y))) over the last axis: x²/2 for small errors, |x| - log 2 for
+    large ones. NOTE: computed as x + softplus(-2x) - log 2, which cannot overflow."""
+    y_pred = _tensor(y_pred)
+    y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
+    error = ops.subtract(y_pred, y_true)
+    values = ops.add(error, ops.softplus(ops.multiply(error, -2.0)))
+    return ops.mean(ops.subtract(values, float(np.log(2.0))), axis=-1)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """100 · mean(|y - p| / max(|y|, epsilon)) over the last axis."""
+    y_pred = _tensor(y_pred)
+    y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
+    scale = np.maximum(np.abs(y_true.data), backend.epsilon())
+    return ops.multiply(ops.mean(ops.abs(ops.divide(ops.subtract(y_true, y_pred), scale)),
+                                 axis=-1), 100.0)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """mean((log(1 + p) - log(1 + y))²) over the last axis, values below epsilon raised to
+    epsilon first."""
+    y_pred = _tensor(y_pred)
+    y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
+    eps = backend.epsilon()
+    first = ops.log(ops.add(ops.maximum(y_pred, eps), 1.0))
+    second = ops.log(ops.add(ops.maximum(y_true, eps), 1.0))
+    return ops.mean(ops.square(ops.subtract(first, second)), axis=-1)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """-Σ (y / ‖y‖)(p / ‖p‖) along ``axis``: -1 for vectors pointing the same way, 0 when
+    orthogonal (or when either is zero: norms are floored at epsilon)."""
+    y_pred = _tensor(y_pred)
+    y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
+    return ops.negative(ops.sum(ops.multiply(ops.normalize(y_true, axis=axis),
+                                             ops.normalize(y_pred, axis=axis)), axis=axis))
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Binary cross-entropy scaled by (1 - p_t)^gamma, p_t the probability given to the true
+    label, so confident right answers count less (Lin et al., 2017); averaged over ``axis``.
+
+    With ``apply_class_balancing``, label 1 is weighted by ``alpha`` and label 0 by
+    ``1 - alpha``. ``label_smoothing`` squeezes the labels towards 0.5 first. NOTE: with
+    logits (``from_logits=True``, or probabilities straight from a sigmoid) the cross-entropy
+    comes from the fused log-sigmoid op; Keras instead clips the probability to
+    [eps, 1 - eps], which only differs for |logit| beyond about 16.
+    """
+    y_pred = _tensor(y_pred)
+    y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
+    if label_smoothing:
+        y_true = _tensor(y_true.data * (1.0 - label_smoothing) + 0.5 * label_smoothing)
+    logits = y_pred if from_logits else _logits_of(y_pred, Sigmoid)
+    if logits is not None:
+        probs = y_pred if not from_logits else ops.sigmoid(logits)
+        bce = ops.sigmoid_binary_cross_entropy(logits, y_true)
+    else:
+        eps = backend.epsilon()
+        probs, clipped = y_pred, ops.clip(y_pred, eps, 1 - eps)
+        bce = ops.negative(ops.add(
+            ops.multiply(y_true, ops.log(clipped)),
+            ops.multiply(ops.subtract(1.0, y_true), ops.log(ops.subtract(1.0, clipped)))))
+    y = y_true.data
+    p_t = ops.add(ops.multiply(y, probs), ops.multiply(1.0 - y, ops.subtract(1.0, probs)))
+    focal = ops.multiply(ops.power(ops.subtract(1.0, p_t), gamma), bce)
+    if apply_class_balancing:
+        focal = ops.multiply(focal, (y * alpha + (1.0 - y) * (1.0 - alpha)).astype(y.dtype))
+    return ops.mean(focal, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """Σ_k alpha_k (1 - p_k)^gamma (-y_k log p_k) over ``axis``: categorical cross-entropy
+    with easy (confident, right) samples down-weighted. ``alpha`` is a float or one weight
+    per class; probabilities are renormalized and clipped to [eps, 1 - eps] as in
+    ``categorical_crossentropy``. ``y_true`` is one-hot.
+
+    Example (Keras's docstring values):
+    >>> loss = categorical_focal_crossentropy([[0., 1., 0.]], [[0.05, 0.9, 0.05]])
+    >>> round(float(loss[0]), 7)
+    0.0002634
+    """
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, y_pred.dtype)
+    if y_true.shape != y_pred.shape:
+        raise ValueError("categorical_focal_crossentropy expects one-hot labels shaped like "
+                         f"the predictions. Received: y_true.shape={y_true.shape}, "
+                         f"y_pred.shape={y_pred.shape}.")
+    if label_smoothing:
+        classes = y_pred.shape[axis]
+        y_true = _tensor(y_true.data * (1.0 - label_smoothing) + label_smoothing / classes)
+    eps = backend.epsilon()
+    if from_logits:
+        y_pred = ops.softmax(y_pred, axis=axis)
+    probs = ops.divide(y_pred, ops.sum(y_pred, axis=axis, keepdims=True))
+    probs = ops.clip(probs, eps, 1 - eps)
+    cross_entropy = ops.negative(ops.multiply(y_true, ops.log(probs)))
+    weight = ops.multiply(ops.power(ops.subtract(1.0, probs), gamma),
+                          np.asarray(alpha, dtype=y_pred.dtype))
+    return ops.sum(ops.multiply(weight, cross_entropy), axis=axis)
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def dice(y_true, y_pred, axis=None):
+    """1 - 2 Σ y·p / (Σ y + Σ p + epsilon), summed over ``axis`` (None: everything, one
+    value for the batch; e.g. (1, 2, 3) for one value per image)."""
+    y_pred = _tensor(y_pred)
+    y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
+    axis = _axis(axis)
+    overlap = ops.sum(ops.multiply(y_true, y_pred), axis=axis)
+    total = ops.add(ops.add(ops.sum(y_true, axis=axis), ops.sum(y_pred, axis=axis)),
+                    backend.epsilon())
+    return ops.subtract(1.0, ops.divide(ops.multiply(overlap, 2.0), total))
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """1 - TP / (TP + alpha·FP + beta·FN + epsilon) with soft counts summed over ``axis``;
+    alpha = beta = 0.5 is the Dice loss."""
+    y_pred = _tensor(y_pred)
+    y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
+    axis = _axis(axis)
+    true_pos = ops.sum(ops.multiply(y_pred, y_true), axis=axis)
+    false_pos = ops.sum(ops.multiply(ops.subtract(1.0, y_true), y_pred), axis=axis)
+    false_neg = ops.sum(ops.multiply(y_true, ops.subtract(1.0, y_pred)), axis=axis)
+    denominator = ops.add(ops.add(ops.add(true_pos, ops.multiply(false_pos, alpha)),
+                                  ops.multiply(false_neg, beta)), backend.epsilon())
+    return ops.subtract(1.0, ops.divide(true_pos, denominator))
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 
@@ -266,16 +466,28 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), **self._fn_kwargs}
 
 
-def _wrapper_class(class_name, fn, default_name, doc, **defaults):
-    def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, dtype=None,
-                 **kwargs):
-        options = dict(defaults)
-        options.update(zip(defaults, args))
+def _wrapper_class(class_name, fn, default_name, doc, positional=None, **defaults):
+    """A ``LossFunctionWrapper`` subclass with Keras's constructor: ``fn``'s options with
+    their defaults, then ``reduction``, ``name``, ``dtype``. ``positional`` is the order of
+    the positional arguments where Keras's differs (``Dice(reduction, name, axis)``)."""
+    positional = positional or (*defaults, "reduction", "name", "dtype")
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(positional):
+            raise TypeError(f"{class_name} takes at most {len(positional)} positional "
+                            f"arguments ({', '.join(positional)}). Received: {len(args)}.")
+        for key, value in zip(positional, args):
+            if key in kwargs:
+                raise TypeError(f"{class_name} got multiple values for argument {key!r}.")
+            kwargs[key] = value
+        reduction = kwargs.pop("reduction", "sum_over_batch_size")
+        name = kwargs.pop("name", default_name)
+        dtype = kwargs.pop("dtype", None)
         unknown = set(kwargs) - set(defaults)
         if unknown:
             raise TypeError(f"{class_name} got unexpected arguments: {sorted(unknown)}. "
                             f"Valid arguments: {sorted(defaults) + ['reduction', 'name']}")
-        options.update(kwargs)
+        options = {**defaults, **kwargs}
         LossFunctionWrapper.__init__(self, fn, name=name, reduction=reduction, dtype=dtype,
                                      **options)
         for key, value in options.items():
@@ -307,15 +519,68 @@ Huber = _wrapper_class("Huber", huber, "huber_loss",
                        "Squared error for small errors, absolute error beyond `delta`.",
                        delta=1.0)
 
+Hinge = _wrapper_class("Hinge", hinge, "hinge",
+                       "Hinge loss, max(1 - y * p, 0), for labels -1 / 1 (0 / 1 are converted).")
+SquaredHinge = _wrapper_class("SquaredHinge", squared_hinge, "squared_hinge",
+                              "Squared hinge loss, max(1 - y * p, 0)², for labels -1 / 1.")
+CategoricalHinge = _wrapper_class(
+    "CategoricalHinge", categorical_hinge, "categorical_hinge",
+    "max(1 + best wrong score - true score, 0) for one-hot labels.")
+KLDivergence = _wrapper_class("KLDivergence", kl_divergence, "kl_divergence",
+                              "Kullback-Leibler divergence Σ y log(y / p) of two distributions.")
+Poisson = _wrapper_class("Poisson", poisson, "poisson",
+                         "Poisson negative log-likelihood, p - y log(p), for count targets.")
+LogCosh = _wrapper_class("LogCosh", log_cosh, "log_cosh",
+                         "log(cosh(error)): squared error near 0, absolute error far away.")
+MeanAbsolutePercentageError = _wrapper_class(
+    "MeanAbsolutePercentageError", mean_absolute_percentage_error,
+    "mean_absolute_percentage_error", "100 · mean(|y - p| / |y|).")
+MeanSquaredLogarithmicError = _wrapper_class(
+    "MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
+    "mean_squared_logarithmic_error", "mean((log(1 + p) - log(1 + y))²).")
+CosineSimilarity = _wrapper_class(
+    "CosineSimilarity", cosine_similarity, "cosine_similarity",
+    "Negative cosine similarity along `axis`: -1 is best, 0 orthogonal.", axis=-1)
+BinaryFocalCrossentropy = _wrapper_class(
+    "BinaryFocalCrossentropy", binary_focal_crossentropy, "binary_focal_crossentropy",
+    "Binary cross-entropy down-weighting easy samples by (1 - p_t)^gamma.",
+    apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+    label_smoothing=0.0, axis=-1)
+CategoricalFocalCrossentropy = _wrapper_class(
+    "CategoricalFocalCrossentropy", categorical_focal_crossentropy,
+    "categorical_focal_crossentropy",
+    "Categorical cross-entropy down-weighting easy samples by alpha (1 - p)^gamma.",
+    alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1)
+Dice = _wrapper_class("Dice", dice, "dice",
+                      "1 - the soft Dice coefficient of masks, over `axis` (None: all).",
+                      positional=("reduction", "name", "axis", "dtype"), axis=None)
+Tversky = _wrapper_class("Tversky", tversky, "tversky",
+                         "1 - the Tversky index: Dice with false positives weighted by "
+                         "`alpha` and false negatives by `beta`.",
+                         positional=("alpha", "beta", "reduction", "name", "axis", "dtype"),
+                         alpha=0.5, beta=0.5, axis=None)
+
+_NEW_FUNCTIONS = (hinge, squared_hinge, categorical_hinge, kl_divergence, poisson, log_cosh,
+                  mean_absolute_percentage_error, mean_squared_logarithmic_error,
+                  cosine_similarity, binary_focal_crossentropy, categorical_focal_crossentropy,
+                  dice, tversky)
 _FUNCTIONS = {"categorical_crossentropy": categorical_crossentropy,
               "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
               "binary_crossentropy": binary_crossentropy,
               "mean_squared_error": mean_squared_error, "mse": mean_squared_error,
               "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
-              "huber": huber}
-_CLASSES = {c.__name__: c for c in (CategoricalCrossentropy, SparseCategoricalCrossentropy,
-                                    BinaryCrossentropy, MeanSquaredError, MeanAbsoluteError,
-                                    Huber)}
+              "huber": huber, **{fn.__name__: fn for fn in _NEW_FUNCTIONS},
+              # Keras 3's short aliases (keras.losses.get("kld"), compile(loss="mape"))
+              "bce": binary_crossentropy, "BCE": binary_crossentropy,
+              "MSE": mean_squared_error, "MAE": mean_absolute_error,
+              "kld": kl_divergence, "KLD": kl_divergence,
+              "mape": mean_absolute_percentage_error, "MAPE": mean_absolute_percentage_error,
+              "msle": mean_squared_logarithmic_error, "MSLE": mean_squared_logarithmic_error}
+_CLASSES = {c.__name__: c for c in (
+    CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy,
+    MeanSquaredError, MeanAbsoluteError, Huber, Hinge, SquaredHinge, CategoricalHinge,
+    KLDivergence, Poisson, LogCosh, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+    CosineSimilarity, BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky)}
 
 
 def get(identifier):
