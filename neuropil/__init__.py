@@ -22,7 +22,8 @@ __version__ = "0.1.0"
 version = __version__
 
 # Loaded on first use, to keep `import neuropil` fast.
-_LAZY = ("utils", "datasets", "explain", "data", "applications", "saving", "random", "distribution")
+_LAZY = ("utils", "datasets", "explain", "data", "applications", "saving", "random", "distribution",
+         "config", "tree")
 
 __all__ = ["Input", "Model", "Sequential", "Layer", "InputSpec", "Variable", "KerasTensor",
            "Loss", "Metric", "Optimizer", "__version__", "activations", "backend",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 # Top-level name inside neuropil -> level. Lower levels never import higher ones.
 LEVELS = {
-    "backend": 0,
+    "backend": 0, "config": 0, "tree": 0,
     "autodiff": 1,
     "ops": 2, "data": 2,
     "_naming": 3, "initializers": 3, "regularizers": 3, "constraints": 3,
