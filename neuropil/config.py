@@ -76,13 +76,15 @@ def enable_unsafe_deserialization() -> None:
 
 # ---- interactive logging -------------------------------------------------------------------
 def enable_interactive_logging() -> None:
-    """Progress output (``keras.utils.Progbar``) goes to stdout (the default)."""
+    """Progress output (fit / evaluate / predict, ``keras.utils.Progbar``) goes to stdout
+    (the default)."""
     _STATE["interactive_logging"] = True
 
 
 def disable_interactive_logging() -> None:
-    """Progress output (``keras.utils.Progbar``) goes to the ``logging`` module instead
-    (logger ``"neuropil"``, level INFO), as Keras sends it to ``absl.logging``."""
+    """Progress output (fit / evaluate / predict, ``keras.utils.Progbar``) goes to the
+    ``logging`` module instead (logger ``"neuropil"``, level INFO, no bars), as Keras sends
+    it to ``absl.logging``."""
     _STATE["interactive_logging"] = False
 
 

@@ -144,3 +144,26 @@ def test_mixed_and_quantized_policies_are_refused(name):
 def test_a_policy_must_be_a_name_or_a_policy():
     with pytest.raises(ValueError, match="Invalid `policy`"):
         keras.config.set_dtype_policy(32)
+
+
+def test_fit_progress_goes_to_the_logger_when_interactive_logging_is_off(capsys, caplog):
+    import logging
+
+    import numpy as np
+
+    import neuropil as keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((8, 3), "float32"), np.zeros((8, 1), "float32")
+    keras.config.disable_interactive_logging()
+    try:
+        with caplog.at_level(logging.INFO, logger="neuropil"):
+            model.fit(x, y, epochs=2, verbose=2)
+    finally:
+        keras.config.enable_interactive_logging()
+    assert capsys.readouterr().out == ""
+    lines = [r.getMessage() for r in caplog.records if r.name == "neuropil"]
+    assert lines[0] == "Epoch 1/2" and any(line.startswith("1/1 - ") for line in lines)
+    model.fit(x, y, epochs=1, verbose=2)  # back on: printed again
+    assert "1/1 - " in capsys.readouterr().out

@@ -7,9 +7,11 @@ at the end of each epoch. Without tqdm the same lines are printed plainly.
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
 
+from neuropil import config
 from neuropil.callbacks.callback import Callback
 
 __all__ = ["ProgbarLogger", "format_logs"]
@@ -54,7 +56,7 @@ class ProgbarLogger(Callback):
     # ---- fit ---------------------------------------------------------------------------
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.epochs > 1:  # Keras prints no "Epoch 1/1"
-            print(f"Epoch {epoch + 1}/{self.epochs}", file=self._out, flush=True)
+            self._emit(f"Epoch {epoch + 1}/{self.epochs}")
         self._start(self.params.get("steps"))
 
     def on_train_batch_end(self, batch, logs=None):
@@ -94,6 +96,14 @@ class ProgbarLogger(Callback):
         self._finish(None)
 
     # ---- drawing ---------------------------------------------------------------------
+    def _emit(self, line: str) -> None:
+        """A finished line: printed, or (``keras.config.disable_interactive_logging()``)
+        sent to the "neuropil" logger, without a bar, as Keras sends it to its logger."""
+        if config.is_interactive_logging_enabled():
+            print(line, file=self._out, flush=True)
+        else:
+            logging.getLogger("neuropil").info(line)
+
     _started = None
 
     _discovered = None  # steps counted in an epoch of data of unknown length
@@ -104,7 +114,7 @@ class ProgbarLogger(Callback):
         steps = steps or self._discovered
         self._steps, self._started, self._seen = steps, time.perf_counter(), 0
         self._bar = None
-        if self.verbose == 1:
+        if self.verbose == 1 and config.is_interactive_logging_enabled():
             try:
                 from tqdm.auto import tqdm
             except ImportError:
@@ -145,5 +155,5 @@ class ProgbarLogger(Callback):
             elapsed = time.perf_counter() - self._started
             text = format_logs(logs or {})
             line = f"{steps}/{steps} - {_format_time(elapsed)} - {_per_step(elapsed, steps)}"
-            print(line + (f" - {text}" if text else ""), file=self._out, flush=True)
+            self._emit(line + (f" - {text}" if text else ""))
         self._bar, self._started = None, None
