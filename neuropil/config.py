@@ -15,7 +15,6 @@ Where neuropil differs from Keras, the function says so:
 """
 from __future__ import annotations
 
-import warnings
 
 from neuropil.backend import (epsilon, floatx, image_data_format, set_epsilon,  # noqa: F401
                               set_floatx)
@@ -116,10 +115,6 @@ def _check_cap(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"set_{name}: expected a positive integer or None. Received: "
                          f"{name}={value!r}")
-    # NOTE: remove this warning once the training loop reads the cap.
-    warnings.warn(f"keras.config.set_{name}({value}) is recorded, but neuropil's fit / "
-                  "evaluate / predict do not apply the cap yet; pass epochs= / steps= "
-                  "to limit a run.", UserWarning, stacklevel=3)
 
 
 def max_epochs():
@@ -128,9 +123,7 @@ def max_epochs():
 
 
 def set_max_epochs(max_epochs) -> None:
-    """Records a cap on the epochs of any ``fit`` (a debugging aid in Keras; None: no cap).
-
-    NOTE: neuropil's ``fit`` does not read it yet; setting a number warns so."""
+    """Caps the epochs of every ``fit`` (a debugging aid in Keras; None: no cap)."""
     _check_cap("max_epochs", max_epochs)
     _STATE["max_epochs"] = max_epochs
 
@@ -141,7 +134,8 @@ def max_steps_per_epoch():
 
 
 def set_max_steps_per_epoch(max_steps_per_epoch) -> None:
-    """Records a cap on the steps of each epoch (see ``set_max_epochs``; not applied yet)."""
+    """Caps the training steps of every epoch of ``fit`` (None: no cap), as Keras 3 does
+    for quick smoke runs of a script."""
     _check_cap("max_steps_per_epoch", max_steps_per_epoch)
     _STATE["max_steps_per_epoch"] = max_steps_per_epoch
 

@@ -93,19 +93,27 @@ def test_traceback_filtering_toggles():
     assert keras.config.is_traceback_filtering_enabled() is True
 
 
-def test_max_epochs_is_recorded_and_warns_that_fit_ignores_it():
-    assert keras.config.max_epochs() is None
-    with pytest.warns(UserWarning, match="do not apply the cap"):
-        keras.config.set_max_epochs(3)
-    assert keras.config.max_epochs() == 3
-    keras.config.set_max_epochs(None)  # clearing the cap does not warn
-    assert keras.config.max_epochs() is None
+def test_max_epochs_and_max_steps_per_epoch_cap_fit():
+    import numpy as np
 
-
-def test_max_steps_per_epoch_is_recorded():
-    with pytest.warns(UserWarning):
-        keras.config.set_max_steps_per_epoch(5)
-    assert keras.config.max_steps_per_epoch() == 5
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((40, 3), "float32"), np.zeros((40, 1), "float32")
+    steps = []
+    count_steps = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: steps.append(batch))
+    keras.config.set_max_epochs(2)
+    keras.config.set_max_steps_per_epoch(3)
+    assert (keras.config.max_epochs(), keras.config.max_steps_per_epoch()) == (2, 3)
+    try:
+        history = model.fit(x, y, batch_size=4, epochs=5, verbose=0, callbacks=[count_steps])
+    finally:
+        keras.config.set_max_epochs(None)
+        keras.config.set_max_steps_per_epoch(None)
+    assert len(history.history["loss"]) == 2 and steps == [0, 1, 2, 0, 1, 2]
+    steps.clear()
+    history = model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[count_steps])
+    assert len(history.history["loss"]) == 2 and len(steps) == 20  # no cap: 10 a epoch
 
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5, True, "3"])

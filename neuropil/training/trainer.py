@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from neuropil import backend, optimizers
+from neuropil import backend, config, optimizers
 from neuropil.autodiff import Tensor, no_grad
 from neuropil.callbacks import CallbackList
 from neuropil.metrics import Mean
@@ -285,6 +285,9 @@ class Trainer:
                              f"Received: steps_per_epoch={steps_per_epoch!r}")
         _should_validate(0, validation_freq)  # checks its type and value before training
         self._assert_compiled("fit")
+        if config.max_epochs() is not None:  # keras.config.set_max_epochs: a global cap
+            epochs = min(epochs, config.max_epochs())
+        step_cap = config.max_steps_per_epoch()
         if is_batch_source(x):
             if validation_split and validation_data is None:
                 raise ValueError("`validation_split` is only supported for NumPy arrays. "
@@ -329,7 +332,7 @@ class Trainer:
                 logs = (self.train_step(xb, yb, wb) if distribution is None else
                         self._distributed_train_step(distribution, xb, yb, wb))
                 callback_list.on_train_batch_end(step, logs)
-                if self.stop_training:
+                if self.stop_training or step_cap is not None and step + 1 >= step_cap:
                     break
             batches.end_epoch()
             epoch_logs = self._logs()
