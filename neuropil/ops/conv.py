@@ -43,7 +43,7 @@ import numpy as np
 from neuropil.autodiff import Op
 from neuropil.backend import threads
 from neuropil.ops import accel
-from neuropil.ops.window import SlidingWindow, batch_chunks, pair, scratch
+from neuropil.ops.window import SlidingWindow, batch_chunks, image_bytes, pair, scratch
 
 __all__ = ["conv2d", "depthwise_conv2d", "conv2d_transpose"]
 
@@ -161,7 +161,7 @@ class Conv2D(Op):
         threads.map_chunks(
             lambda part: compiled.conv_one_channel_forward(xp[part], taps, bias, self.relu,
                                                            out[part]),
-            batch_chunks(len(x), out[0].nbytes * 2))
+            batch_chunks(len(x), image_bytes(out) * 2))
         if self.recording and any(self.needs_grad[1:]):
             self.xp, self.compiled = xp, compiled
 
@@ -240,7 +240,7 @@ class Conv2D(Op):
                                                     masked_by[part], self.relu, gk, gb)
             return np.concatenate([gk.reshape(-1, o), gb[None]])
 
-        return threads.map_chunks(chunk, batch_chunks(len(grad), grad[0].nbytes * 2))
+        return threads.map_chunks(chunk, batch_chunks(len(grad), image_bytes(grad) * 2))
 
 
 class DepthwiseConv2D(Op):
@@ -276,7 +276,7 @@ class DepthwiseConv2D(Op):
             self.window, self.kernel_shape = window, kernel.shape
             self.xp = xp if self.needs_grad[1] else None
             self.taps = taps if self.needs_grad[0] else None
-        return np.moveaxis(out, 0, -1).reshape(out.shape[1:4] + (-1,))
+        return np.moveaxis(out, 0, -1).reshape(out.shape[1:4] + (out.shape[0] * out.shape[4],))
 
     def backward(self, grad):
         window, (c, m) = self.window, self.kernel_shape[2:]

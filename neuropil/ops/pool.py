@@ -17,7 +17,7 @@ import numpy as np
 from neuropil.autodiff import Op
 from neuropil.backend import threads
 from neuropil.ops import accel
-from neuropil.ops.window import SlidingWindow, batch_chunks, pair
+from neuropil.ops.window import SlidingWindow, batch_chunks, image_bytes, pair
 
 __all__ = ["max_pool2d", "avg_pool2d", "pad"]
 
@@ -74,7 +74,7 @@ class MaxPool2D(Op):
             def chunk(part):
                 compiled.max_pool_forward(x[part], *window.kernel_hw, *window.strides, top,
                                           left, out[part], arg[part])
-        threads.map_chunks(chunk, batch_chunks(len(x), x[0].nbytes))
+        threads.map_chunks(chunk, batch_chunks(len(x), image_bytes(x)))
         if self.recording:
             self.window, self.arg, self.x_shape, self.compiled = window, arg, x.shape, compiled
         return out
@@ -92,7 +92,7 @@ class MaxPool2D(Op):
                 def chunk(part):
                     compiled.max_pool_backward(grad[part], self.arg[part], *window.kernel_hw,
                                                *window.strides, top, left, gx[part])
-            threads.map_chunks(chunk, batch_chunks(len(gx), gx[0].nbytes))
+            threads.map_chunks(chunk, batch_chunks(len(gx), image_bytes(gx)))
             return (gx,)
         gx = self.window.scatter(self._routed(grad), (self.x_shape[0], self.x_shape[3]),
                                  grad.dtype)

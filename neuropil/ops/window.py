@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from neuropil.backend import threads
 
-__all__ = ["pair", "SlidingWindow", "scratch", "batch_chunks", "CHUNK_BYTES"]
+__all__ = ["pair", "SlidingWindow", "scratch", "batch_chunks", "image_bytes", "CHUNK_BYTES"]
 
 
 def pair(value, name: str, low: int = 1) -> tuple:
@@ -149,7 +149,7 @@ class SlidingWindow:
                 tap_major[t] = xp[where][..., 0]
             if ones:
                 tap_major[depth] = 1
-            return tap_major.reshape(-1, rows).T
+            return tap_major.reshape(depth + ones, rows).T
         (sh, sw), (dh, dw) = self.strides, self.dilation
         (kh, kw), (oh, ow) = self.kernel_hw, self.out_hw
         if dw == 1 and xp.strides[2] == c * xp.strides[3]:
@@ -209,6 +209,11 @@ def _bordered(shape, dtype, value, inside):
 
 def _empty(shape, dtype, in_scratch: bool):
     return scratch(shape, dtype, "columns") if in_scratch else np.empty(shape, dtype)
+
+
+def image_bytes(batch: np.ndarray) -> int:
+    """Bytes of one image of a batch (also of an empty batch)."""
+    return batch.itemsize * int(np.prod(batch.shape[1:]))
 
 
 def batch_chunks(n: int, bytes_per_image: int) -> list:

@@ -481,3 +481,24 @@ def test_conv2d_transpose_parity_with_torch(x_shape, k_hw, strides, padding, out
     weights = random_array(x_shape[0], *out_hw, 3, seed=53)
     assert_parity(our_grads(fn, [x, kernel], weights),
                   torch_grads(torch, torch_transpose, [x, kernel], weights), np.float64)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_an_empty_batch_goes_through_forward_and_backward(channels, kernels_path):
+    """0 images in, 0 images out, and zero weight gradients (each chunk loop and compiled
+    loop is sized from the batch, so an empty one must not trip them)."""
+    x = np.zeros((0, 8, 8, channels))
+    kernel, bias = random_array(3, 3, channels, 2, seed=80), random_array(2, seed=81)
+
+    def fn(a, k, b):
+        y = ops.conv2d(a, k, padding="same", bias=b, relu=True)
+        y = ops.max_pool2d(y, 2)
+        return ops.depthwise_conv2d(y, ops.reshape(k[:, :, :1, :1], (3, 3, 1, 1))
+                                    * np.ones((1, 1, 2, 1)), padding="same")
+
+    out, grads = our_grads(fn, [x, kernel, bias], np.zeros((0, 4, 4, 2)))
+    assert out.shape == (0, 4, 4, 2) and grads[0].shape == x.shape
+    assert not grads[1].any() and not grads[2].any()
+    transposed = ops.conv2d_transpose(np.zeros((0, 4, 4, 2)), random_array(3, 3, 5, 2, seed=82),
+                                      strides=2, padding="same")
+    assert transposed.shape == (0, 8, 8, 5)
