@@ -17,6 +17,17 @@ def _serialize_or_none(regularizer):
     return None if regularizer is None else regularizers.serialize(regularizer)
 
 
+def _affine_config(layer) -> dict:
+    """The config of a normalization layer's learned shift (beta) and scale (gamma): their
+    initializers, regularizers and constraints, as Keras writes them."""
+    return {"beta_initializer": initializers.serialize(layer.beta_initializer),
+            "gamma_initializer": initializers.serialize(layer.gamma_initializer),
+            "beta_regularizer": _serialize_or_none(layer.beta_regularizer),
+            "gamma_regularizer": _serialize_or_none(layer.gamma_regularizer),
+            "beta_constraint": constraints.serialize(layer.beta_constraint),
+            "gamma_constraint": constraints.serialize(layer.gamma_constraint)}
+
+
 def _flag(layer: str, name: str, value) -> bool:
     if not isinstance(value, (bool, int)):
         raise TypeError(f"{layer}: `{name}` must be True or False. Received: {name}={value!r}")
@@ -173,15 +184,10 @@ class BatchNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "beta_initializer": initializers.serialize(self.beta_initializer),
-                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                **_affine_config(self),
                 "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
                 "moving_variance_initializer":
                     initializers.serialize(self.moving_variance_initializer),
-                "beta_regularizer": _serialize_or_none(self.beta_regularizer),
-                "gamma_regularizer": _serialize_or_none(self.gamma_regularizer),
-                "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint),
                 "synchronized": self.synchronized, "renorm": self.renorm,
                 "renorm_clipping": self.renorm_clipping,
                 "renorm_momentum": self.renorm_momentum}
@@ -287,12 +293,7 @@ class LayerNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale, "rms_scaling": self.rms_scaling,
-                "beta_initializer": initializers.serialize(self.beta_initializer),
-                "gamma_initializer": initializers.serialize(self.gamma_initializer),
-                "beta_regularizer": _serialize_or_none(self.beta_regularizer),
-                "gamma_regularizer": _serialize_or_none(self.gamma_regularizer),
-                "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+                **_affine_config(self)}
 
 
 def _axis_in_bounds(layer, axis, input_shape) -> None:
@@ -421,12 +422,7 @@ class GroupNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "groups": self.groups, "axis": self.axis,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "beta_initializer": initializers.serialize(self.beta_initializer),
-                "gamma_initializer": initializers.serialize(self.gamma_initializer),
-                "beta_regularizer": _serialize_or_none(self.beta_regularizer),
-                "gamma_regularizer": _serialize_or_none(self.gamma_regularizer),
-                "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+                **_affine_config(self)}
 
 
 class UnitNormalization(Layer):
