@@ -132,20 +132,28 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     return loss if ignore_class is None else ops.multiply(loss, valid.astype(y_pred.dtype))
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """-[y log p + (1 - y) log(1 - p)], averaged over the last axis."""
+def _binary_terms(y_true, y_pred, from_logits, label_smoothing) -> tuple:
+    """(labels, predictions, logits or None, the elementwise binary cross-entropy): from the
+    logits with the fused log-sigmoid op when there are logits (``from_logits``, or
+    probabilities straight from a sigmoid), else from the probabilities clipped to
+    [eps, 1 - eps]. ``label_smoothing`` squeezes the labels towards 0.5 first."""
     y_pred = _tensor(y_pred)
     y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
     if label_smoothing:
         y_true = _tensor(y_true.data * (1.0 - label_smoothing) + 0.5 * label_smoothing)
     logits = y_pred if from_logits else _logits_of(y_pred, Sigmoid)
     if logits is not None:
-        return ops.mean(ops.sigmoid_binary_cross_entropy(logits, y_true), axis=axis)
+        return y_true, y_pred, logits, ops.sigmoid_binary_cross_entropy(logits, y_true)
     eps = backend.epsilon()
     p = ops.clip(y_pred, eps, 1 - eps)
     terms = ops.add(ops.multiply(y_true, ops.log(p)),
                     ops.multiply(ops.subtract(1.0, y_true), ops.log(ops.subtract(1.0, p))))
-    return ops.negative(ops.mean(terms, axis=axis))
+    return y_true, y_pred, None, ops.negative(terms)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """-[y log p + (1 - y) log(1 - p)], averaged over the last axis."""
+    return ops.mean(_binary_terms(y_true, y_pred, from_logits, label_smoothing)[3], axis=axis)
 
 
 def mean_squared_error(y_true, y_pred):
@@ -282,20 +290,8 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
     comes from the fused log-sigmoid op; Keras instead clips the probability to
     [eps, 1 - eps], which only differs for |logit| beyond about 16.
     """
-    y_pred = _tensor(y_pred)
-    y_true = _align_ranks(_tensor(y_true, y_pred.dtype), y_pred)
-    if label_smoothing:
-        y_true = _tensor(y_true.data * (1.0 - label_smoothing) + 0.5 * label_smoothing)
-    logits = y_pred if from_logits else _logits_of(y_pred, Sigmoid)
-    if logits is not None:
-        probs = y_pred if not from_logits else ops.sigmoid(logits)
-        bce = ops.sigmoid_binary_cross_entropy(logits, y_true)
-    else:
-        eps = backend.epsilon()
-        probs, clipped = y_pred, ops.clip(y_pred, eps, 1 - eps)
-        bce = ops.negative(ops.add(
-            ops.multiply(y_true, ops.log(clipped)),
-            ops.multiply(ops.subtract(1.0, y_true), ops.log(ops.subtract(1.0, clipped)))))
+    y_true, y_pred, logits, bce = _binary_terms(y_true, y_pred, from_logits, label_smoothing)
+    probs = ops.sigmoid(logits) if from_logits else y_pred
     y = y_true.data
     p_t = ops.add(ops.multiply(y, probs), ops.multiply(1.0 - y, ops.subtract(1.0, probs)))
     focal = ops.multiply(ops.power(ops.subtract(1.0, p_t), gamma), bce)
