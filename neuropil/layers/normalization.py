@@ -17,6 +17,20 @@ def _serialize_or_none(regularizer):
     return None if regularizer is None else regularizers.serialize(regularizer)
 
 
+def _set_affine(layer, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                gamma_regularizer, beta_constraint, gamma_constraint) -> None:
+    """Checks and keeps a normalization layer's arguments for its learned shift (beta) and
+    scale (gamma); ``_affine_config`` writes them back."""
+    kind = type(layer).__name__
+    layer.center, layer.scale = _flag(kind, "center", center), _flag(kind, "scale", scale)
+    layer.beta_initializer = initializers.get(beta_initializer)
+    layer.gamma_initializer = initializers.get(gamma_initializer)
+    layer.beta_regularizer = regularizers.get(beta_regularizer)
+    layer.gamma_regularizer = regularizers.get(gamma_regularizer)
+    layer.beta_constraint = constraints.get(beta_constraint)
+    layer.gamma_constraint = constraints.get(gamma_constraint)
+
+
 def _affine_config(layer) -> dict:
     """The config of a normalization layer's learned shift (beta) and scale (gamma): their
     initializers, regularizers and constraints, as Keras writes them."""
@@ -114,16 +128,10 @@ class BatchNormalization(Layer):
             raise NotImplementedError("BatchNormalization: renorm=True (batch "
                                       "renormalization) is not supported by neuropil yet.")
         self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
-        self.center = _flag("BatchNormalization", "center", center)
-        self.scale = _flag("BatchNormalization", "scale", scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
+        _set_affine(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                    gamma_regularizer, beta_constraint, gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
         self.renorm, self.renorm_clipping = False, renorm_clipping
         self.renorm_momentum = renorm_momentum
         self.synchronized = _flag("BatchNormalization", "synchronized", synchronized)
@@ -239,15 +247,9 @@ class LayerNormalization(Layer):
             raise TypeError("LayerNormalization: `axis` must be an int or a list/tuple of "
                             f"ints. Received: axis={axis!r}")
         self.axis, self.epsilon = axis, float(epsilon)
-        self.center = _flag("LayerNormalization", "center", center)
-        self.scale = _flag("LayerNormalization", "scale", scale)
+        _set_affine(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                    gamma_regularizer, beta_constraint, gamma_constraint)
         self.rms_scaling = bool(rms_scaling)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
         self.gamma = self.beta = None
 
@@ -375,14 +377,8 @@ class GroupNormalization(Layer):
         super().__init__(**kwargs)
         self.supports_masking = True
         self.groups, self.axis, self.epsilon = groups, axis, epsilon
-        self.center = _flag("GroupNormalization", "center", center)
-        self.scale = _flag("GroupNormalization", "scale", scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        _set_affine(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                    gamma_regularizer, beta_constraint, gamma_constraint)
         self.gamma = self.beta = None
 
     def build(self, input_shape):
