@@ -105,6 +105,8 @@ def _limit_blas(enter: bool) -> None:
 def _pool(size: int) -> ThreadPoolExecutor:
     pool = _state["pool"]
     if pool is None or pool._max_workers < size:
+        if pool is not None:  # more workers were asked for: the old threads may end
+            pool.shutdown(wait=False)
         pool = _state["pool"] = ThreadPoolExecutor(size, thread_name_prefix="neuropil")
     return pool
 
@@ -201,14 +203,16 @@ class region:
         return False
 
 
-def split(n: int, bytes_per_item: int, chunk_bytes: int = 512 << 10) -> list:
+def split(n: int, bytes_per_item: int, chunk_bytes: int = 512 << 10,
+          min_bytes: int = 1 << 20, serial_too: bool = False) -> list:
     """``range(n)`` cut into slices of about ``chunk_bytes`` of work each (at least one
-    item): several for ``map_chunks`` when there are workers to share them and the work is
-    worth it (a few hundred KB: a chunk stays in the core's cache across an op's passes),
-    else one slice of everything."""
-    if workers() == 1 or n * bytes_per_item < 2 * chunk_bytes:
+    item, and at least one slice per worker), for ``map_chunks``: a chunk stays in the
+    core's cache across an op's passes. One slice of everything when the work is under
+    ``min_bytes`` (waking a worker would cost more), or when there is one worker, unless
+    ``serial_too`` (a convolution's chunks pay off on one thread as well)."""
+    if n * bytes_per_item < min_bytes or (workers() == 1 and not serial_too):
         return [slice(0, n)]
-    step = max(1, chunk_bytes // max(bytes_per_item, 1))
+    step = max(1, min(chunk_bytes // max(bytes_per_item, 1), -(-n // workers())))
     return [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
 
@@ -226,12 +230,10 @@ def matmul(a, b):
     if count == 1 or m * k * n < SPLIT_MACS or getattr(_inside, "active", False):
         return np.matmul(a, b)
     out = np.empty((m, n), np.result_type(a, b))
-    if m >= n:
-        bounds = [m * i // count for i in range(count + 1)]
-        parts = [slice(lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    bounds = [max(m, n) * i // count for i in range(count + 1)]
+    parts = [slice(lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    if m >= n:  # one block of rows per worker
         map_chunks(lambda rows: np.matmul(a[rows], b, out=out[rows]), parts)
-    else:
-        bounds = [n * i // count for i in range(count + 1)]
-        parts = [slice(lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    else:  # one block of columns per worker
         map_chunks(lambda cols: np.matmul(a, b[:, cols], out=out[:, cols]), parts)
     return out

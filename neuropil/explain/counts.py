@@ -24,6 +24,27 @@ __all__ = ["count_weights", "output_shapes", "WeightCount", "WeightRow", "ShapeR
 
 
 # ---- parameter counts ------------------------------------------------------------------------
+class _Rows:
+    """A report's rows, one per layer: by index, or by layer name (the last part of a
+    nested model's "outer/inner" name is enough), iterable."""
+
+    rows: list
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            return self.rows[key]
+        for row in self.rows:
+            if row.name == key or row.name.rsplit("/", 1)[-1] == key:
+                return row
+        raise KeyError(f"No layer {key!r}. Layers: {[row.name for row in self.rows]}")
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
 @dataclass
 class WeightRow:
     """One layer: its path, class, parameter counts and the formula that gives them."""
@@ -36,7 +57,7 @@ class WeightRow:
 
 
 @dataclass
-class WeightCount:
+class WeightCount(_Rows):
     """What ``count_weights`` returns: ``rows`` (one per layer) and the totals."""
 
     model_name: str
@@ -53,20 +74,6 @@ class WeightCount:
     @property
     def non_trainable(self) -> int:
         return self.total - self.trainable
-
-    def __getitem__(self, key) -> WeightRow:
-        if isinstance(key, int):
-            return self.rows[key]
-        for row in self.rows:
-            if row.name == key or row.name.rsplit("/", 1)[-1] == key:
-                return row
-        raise KeyError(f"No layer {key!r}. Layers: {[row.name for row in self.rows]}")
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
     def __str__(self) -> str:
         width = max([len(f"{r.name} ({r.kind})") for r in self.rows] + [5])
@@ -217,25 +224,11 @@ class ShapeRow:
 
 
 @dataclass
-class ShapeReport:
+class ShapeReport(_Rows):
     """What ``output_shapes`` returns: ``rows``, one per layer call; ``print`` it."""
 
     model_name: str
     rows: list
-
-    def __getitem__(self, key) -> ShapeRow:
-        if isinstance(key, int):
-            return self.rows[key]
-        for row in self.rows:
-            if row.name == key or row.name.rsplit("/", 1)[-1] == key:
-                return row
-        raise KeyError(f"No layer {key!r}. Layers: {[row.name for row in self.rows]}")
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
     def __str__(self) -> str:
         lines = [f'Output shapes of "{self.model_name}", layer by layer']

@@ -571,7 +571,28 @@ class RandomTranslation(_WarpLayer):
                 "width_factor": self.width_factor}
 
 
-class RandomCrop(_RandomLayer):
+class _CropToSize:
+    """What RandomCrop and CenterCrop share: a height × width window at the top-left corner
+    ``_corner`` gives (None: no crop), else, and for images smaller than the target, the
+    centred aspect-ratio crop resized to the target (Keras's ``smart_resize``)."""
+
+    def _transform(self, images, training):
+        height, width = images.shape[1:3]
+        fits = height >= self.height and width >= self.width
+        corner = self._corner(height, width, training) if fits else None
+        if corner is None:
+            return _smart_resize(images, self.height, self.width)
+        top, left = corner
+        return images[:, top:top + self.height, left:left + self.width].copy()
+
+    def compute_output_shape(self, input_shape):
+        return self._resized_shape(input_shape, self.height, self.width)
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width}
+
+
+class RandomCrop(_CropToSize, _RandomLayer):
     """Crops a random height × width window in training; in inference, the largest centred
     window with the target's aspect ratio, resized to height × width.
 
@@ -599,19 +620,11 @@ class RandomCrop(_RandomLayer):
         self.height = _positive_int("RandomCrop", "height", height)
         self.width = _positive_int("RandomCrop", "width", width)
 
-    def _transform(self, images, training):
-        height, width = images.shape[1:3]
-        if training and height >= self.height and width >= self.width:
-            top = int(self.generator.uniform(0, height - self.height + 1))
-            left = int(self.generator.uniform(0, width - self.width + 1))
-            return images[:, top:top + self.height, left:left + self.width].copy()
-        return _smart_resize(images, self.height, self.width)
-
-    def compute_output_shape(self, input_shape):
-        return self._resized_shape(input_shape, self.height, self.width)
-
-    def get_config(self):
-        return {**super().get_config(), "height": self.height, "width": self.width}
+    def _corner(self, height, width, training):
+        if not training:
+            return None
+        return (int(self.generator.uniform(0, height - self.height + 1)),
+                int(self.generator.uniform(0, width - self.width + 1)))
 
 
 def _smart_resize(images, height: int, width: int, interpolation: str = "bilinear"):
@@ -753,7 +766,7 @@ class Resizing(_ImageLayer):
                 "fill_value": self.fill_value, "antialias": self.antialias}
 
 
-class CenterCrop(_ImageLayer):
+class CenterCrop(_CropToSize, _ImageLayer):
     """Crops the central height × width window (in training and inference alike).
 
     Args:
@@ -772,15 +785,5 @@ class CenterCrop(_ImageLayer):
         self.height = _positive_int("CenterCrop", "height", height)
         self.width = _positive_int("CenterCrop", "width", width)
 
-    def _transform(self, images, training):
-        height, width = images.shape[1:3]
-        if height >= self.height and width >= self.width:
-            top, left = (height - self.height) // 2, (width - self.width) // 2
-            return images[:, top:top + self.height, left:left + self.width].copy()
-        return _smart_resize(images, self.height, self.width)
-
-    def compute_output_shape(self, input_shape):
-        return self._resized_shape(input_shape, self.height, self.width)
-
-    def get_config(self):
-        return {**super().get_config(), "height": self.height, "width": self.width}
+    def _corner(self, height, width, training):
+        return (height - self.height) // 2, (width - self.width) // 2

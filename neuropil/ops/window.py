@@ -219,8 +219,5 @@ def image_bytes(batch: np.ndarray) -> int:
 def batch_chunks(n: int, bytes_per_image: int) -> list:
     """Slices of the batch with about CHUNK_BYTES of work each (at least one image), and at
     least as many as there are worker threads when the batch allows."""
-    if n * bytes_per_image < MIN_SPLIT_BYTES:  # waking a worker would cost more
-        return [slice(0, n)]
     target = CHUNK_BYTES if threads.controls_blas() else UNCONTROLLED_CHUNK_BYTES
-    step = max(1, min(target // max(bytes_per_image, 1), -(-n // threads.workers())))
-    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+    return threads.split(n, bytes_per_image, target, MIN_SPLIT_BYTES, serial_too=True)

@@ -44,14 +44,7 @@ def flatten_outputs(data, keys, count: int, what: str) -> list:
     array goes with a single output (or, for sample weights, with every output).
     """
     if isinstance(data, dict):
-        if keys is None:
-            raise ValueError(f"`{what}` is a dict, but this model's outputs have no names; "
-                             f"pass a list with one entry per output ({count}).")
-        unknown = [key for key in data if key not in keys]
-        if unknown:
-            raise ValueError(f"`{what}` has keys {unknown} that are not output names. The "
-                             f"model's outputs are {keys}.")
-        return [data.get(key) for key in keys]
+        return _by_output_name(data, keys, count, what, f"The model's outputs are {keys}.")
     if isinstance(data, (list, tuple)):
         if len(data) != count:
             raise ValueError(f"`{what}` holds {len(data)} arrays, but the model has {count} "
@@ -65,18 +58,23 @@ def flatten_outputs(data, keys, count: int, what: str) -> list:
                      "name.")
 
 
+def _by_output_name(mapping: dict, keys, count: int, what: str, expected: str) -> list:
+    """A dict keyed by output name -> one entry per output (None where it has no key)."""
+    if keys is None:
+        raise ValueError(f"`{what}` is a dict, but this model's outputs have no names; pass "
+                         f"a list with one entry per output ({count}).")
+    unknown = [key for key in mapping if key not in keys]
+    if unknown:
+        raise ValueError(f"`{what}` has keys {unknown} that are not output names. {expected}")
+    return [mapping.get(key) for key in keys]
+
+
 def _per_output(value, keys, count: int, what: str) -> list:
     """A compile argument (loss, loss weights, metrics) -> one entry per output."""
     if isinstance(value, dict):
-        if keys is None:
-            raise ValueError(f"`{what}` is a dict, but this model's outputs have no names. "
-                             f"Pass a list with one entry per output ({count}).")
-        unknown = [key for key in value if key not in keys]
-        if unknown:
-            raise ValueError(f"`{what}` has keys {unknown} that are not output names. Expected "
-                             f"keys among {keys} (the names of the layers that make the "
-                             "outputs, or the keys of a dict of outputs).")
-        return [value.get(key) for key in keys]
+        return _by_output_name(value, keys, count, what,
+                               f"Expected keys among {keys} (the names of the layers that make "
+                               "the outputs, or the keys of a dict of outputs).")
     if isinstance(value, (list, tuple)):
         if len(value) != count:
             raise ValueError(f"`{what}` has {len(value)} entries, but the model has {count} "
