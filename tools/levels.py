@@ -46,6 +46,6 @@ ALLOWED_UPWARD = {
 
 
 def top_level_name(relative_path: str) -> str:
-    """'neuropil/ops/linalg.py' -> 'ops'; 'neuropil/losses.py' -> 'losses'."""
+    """'neuropil/ops/linalg.py' -> 'ops'; 'neuropil/config.py' -> 'config'."""
     parts = relative_path.split("/")
     return parts[1] if len(parts) > 2 else parts[1].removesuffix(".py")

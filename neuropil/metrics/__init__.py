@@ -14,13 +14,18 @@ from neuropil.metrics.base import Mean, MeanMetricWrapper, Metric, Sum, _array, 
 from neuropil.metrics.confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision,
                                                 Recall, TrueNegatives, TruePositives)
 from neuropil.metrics.f_score_metrics import F1Score, FBetaScore
-from neuropil.metrics.hinge_metrics import (CategoricalHinge, Hinge, KLDivergence, SquaredHinge,
-                                            categorical_hinge, hinge, kl_divergence,
-                                            squared_hinge)
+from neuropil.metrics.hinge_metrics import (CategoricalHinge, Hinge, KLDivergence, Poisson,
+                                            SquaredHinge, categorical_hinge, hinge,
+                                            kl_divergence, poisson, squared_hinge)
 from neuropil.metrics.iou_metrics import IoU, MeanIoU
 from neuropil.metrics.regression_metrics import (CosineSimilarity, LogCoshError,
-                                                 MeanAbsolutePercentageError, R2Score, log_cosh,
-                                                 mean_absolute_percentage_error)
+                                                 MeanAbsolutePercentageError,
+                                                 MeanSquaredLogarithmicError, R2Score, log_cosh,
+                                                 mean_absolute_percentage_error,
+                                                 mean_squared_logarithmic_error)
+from neuropil.metrics.sensitivity_specificity import (PrecisionAtRecall, RecallAtPrecision,
+                                                      SensitivityAtSpecificity,
+                                                      SpecificityAtSensitivity)
 
 __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
            "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
@@ -34,7 +39,11 @@ __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccu
            "Recall", "AUC", "F1Score", "FBetaScore", "R2Score", "MeanAbsolutePercentageError",
            "CosineSimilarity", "LogCoshError", "Hinge", "SquaredHinge", "CategoricalHinge",
            "KLDivergence", "mean_absolute_percentage_error", "log_cosh", "hinge",
-           "squared_hinge", "categorical_hinge", "kl_divergence", "IoU", "MeanIoU"]
+           "squared_hinge", "categorical_hinge", "kl_divergence", "IoU", "MeanIoU",
+           # probabilistic, regression and "rate at a target rate" metrics:
+           "Poisson", "poisson", "MeanSquaredLogarithmicError",
+           "mean_squared_logarithmic_error", "PrecisionAtRecall", "RecallAtPrecision",
+           "SensitivityAtSpecificity", "SpecificityAtSensitivity"]
 
 
 # ---- per-sample functions ---------------------------------------------------------------
@@ -152,10 +161,15 @@ _CLASSES = {c.__name__: c for c in (Mean, Sum, Accuracy, BinaryAccuracy, Categor
                                     TrueNegatives, FalseNegatives, Precision, Recall, AUC,
                                     F1Score, FBetaScore, R2Score, MeanAbsolutePercentageError,
                                     CosineSimilarity, LogCoshError, Hinge, SquaredHinge,
-                                    CategoricalHinge, KLDivergence, IoU, MeanIoU)}
+                                    CategoricalHinge, KLDivergence, IoU, MeanIoU, Poisson,
+                                    MeanSquaredLogarithmicError, PrecisionAtRecall,
+                                    RecallAtPrecision, SensitivityAtSpecificity,
+                                    SpecificityAtSensitivity)}
 _BY_NAME = {to_snake_case(name): cls for name, cls in _CLASSES.items()}
 _BY_NAME.update(mse=MeanSquaredError, mae=MeanAbsoluteError, rmse=RootMeanSquaredError,
-                acc=Accuracy, mape=MeanAbsolutePercentageError, MAPE=MeanAbsolutePercentageError)
+                acc=Accuracy, mape=MeanAbsolutePercentageError, MAPE=MeanAbsolutePercentageError,
+                msle=MeanSquaredLogarithmicError, MSLE=MeanSquaredLogarithmicError,
+                bce=BinaryCrossentropy, BCE=BinaryCrossentropy)
 
 
 def get(identifier):

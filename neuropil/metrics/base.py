@@ -116,7 +116,9 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name or getattr(fn, "__name__", "mean_metric_wrapper"),
                          dtype=dtype)
         self._fn, self._fn_kwargs = fn, kwargs
-        if getattr(fn, "__module__", None) == losses.__name__ or isinstance(fn, losses.Loss):
+        module = getattr(fn, "__module__", None) or ""
+        if module == losses.__name__ or module.startswith(losses.__name__ + ".") or \
+                isinstance(fn, losses.Loss):  # neuropil.losses or one of its submodules
             self._direction = "down"  # a loss as a metric is minimized, as in Keras
 
     def update_state(self, y_true, y_pred, sample_weight=None):

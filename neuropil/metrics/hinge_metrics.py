@@ -1,4 +1,5 @@
-"""Hinge metrics (margins of ±1 labels) and the Kullback-Leibler divergence."""
+"""Hinge metrics (margins of ±1 labels), and the Kullback-Leibler divergence and Poisson
+metrics (Keras's probabilistic metrics beyond the cross-entropies)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,8 @@ import numpy as np
 from neuropil.metrics.base import _metric_class
 from neuropil.metrics.regression_metrics import _pair
 
-__all__ = ["Hinge", "SquaredHinge", "CategoricalHinge", "KLDivergence", "hinge",
-           "squared_hinge", "categorical_hinge", "kl_divergence"]
+__all__ = ["Hinge", "SquaredHinge", "CategoricalHinge", "KLDivergence", "Poisson", "hinge",
+           "squared_hinge", "categorical_hinge", "kl_divergence", "poisson"]
 
 EPSILON = 1e-7
 
@@ -44,6 +45,13 @@ def kl_divergence(y_true, y_pred):
     return np.sum(y_true * np.log(y_true / y_pred), axis=-1)
 
 
+def poisson(y_true, y_pred):
+    """Mean over the last axis of y_pred - y_true · log(y_pred + 1e-7): the Poisson negative
+    log-likelihood of counts ``y_true`` at rates ``y_pred``, without the log(y_true!) term."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return np.mean(y_pred - y_true * np.log(y_pred + EPSILON), axis=-1)
+
+
 Hinge = _metric_class("Hinge", hinge, "hinge", "Mean hinge loss (0/1 labels become ±1).",
                       "down")
 SquaredHinge = _metric_class("SquaredHinge", squared_hinge, "squared_hinge",
@@ -52,3 +60,6 @@ CategoricalHinge = _metric_class("CategoricalHinge", categorical_hinge, "categor
                                  "Mean categorical hinge loss of one-hot labels.", "down")
 KLDivergence = _metric_class("KLDivergence", kl_divergence, "kl_divergence",
                              "Mean Kullback-Leibler divergence of y_pred from y_true.", "down")
+Poisson = _metric_class("Poisson", poisson, "poisson",
+                        "Mean Poisson negative log-likelihood, y_pred - y_true · log(y_pred).",
+                        "down")

@@ -1,5 +1,5 @@
-"""Regression metrics: R², and the means of per-sample errors that neuropil.losses lacks
-(absolute percentage error, cosine similarity, log-cosh)."""
+"""Regression metrics: R², and the means of per-sample errors computed on plain arrays
+(absolute percentage error, squared logarithmic error, cosine similarity, log-cosh)."""
 from __future__ import annotations
 
 import warnings
@@ -8,8 +8,9 @@ import numpy as np
 
 from neuropil.metrics.base import Metric, _array, _metric_class
 
-__all__ = ["R2Score", "MeanAbsolutePercentageError", "CosineSimilarity", "LogCoshError",
-           "mean_absolute_percentage_error", "log_cosh"]
+__all__ = ["R2Score", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
+           "CosineSimilarity", "LogCoshError", "mean_absolute_percentage_error",
+           "mean_squared_logarithmic_error", "log_cosh"]
 
 EPSILON = 1e-7
 
@@ -29,6 +30,14 @@ def mean_absolute_percentage_error(y_true, y_pred):
     """100 · mean over the last axis of |y_true - y_pred| / max(|y_true|, 1e-7)."""
     y_true, y_pred = _pair(y_true, y_pred)
     return 100.0 * np.mean(np.abs(y_true - y_pred) / np.maximum(np.abs(y_true), EPSILON), -1)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Mean over the last axis of (log(1 + y_pred) - log(1 + y_true))², both raised to at
+    least 1e-7 first (so a negative value counts as 0)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return np.mean((np.log1p(np.maximum(y_pred, EPSILON)) -
+                    np.log1p(np.maximum(y_true, EPSILON))) ** 2, axis=-1)
 
 
 def _cosine_similarity(y_true, y_pred, axis=-1):
@@ -52,6 +61,11 @@ def log_cosh(y_true, y_pred):
 MeanAbsolutePercentageError = _metric_class(
     "MeanAbsolutePercentageError", mean_absolute_percentage_error,
     "mean_absolute_percentage_error", "Mean absolute percentage error (in %).", "down")
+MeanSquaredLogarithmicError = _metric_class(
+    "MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
+    "mean_squared_logarithmic_error",
+    "Mean squared logarithmic error, mean((log(1 + y_pred) - log(1 + y_true))²); it weighs "
+    "relative rather than absolute errors.", "down")
 CosineSimilarity = _metric_class(
     "CosineSimilarity", _cosine_similarity, "cosine_similarity",
     "Mean cosine similarity between labels and predictions along ``axis`` (default -1).",

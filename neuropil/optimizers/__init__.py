@@ -7,6 +7,7 @@ from neuropil.optimizers.adam import Adam
 from neuropil.optimizers.adamax import Adamax
 from neuropil.optimizers.adamw import AdamW
 from neuropil.optimizers.ftrl import Ftrl
+from neuropil.optimizers.lamb import Lamb
 from neuropil.optimizers.lion import Lion
 from neuropil.optimizers.nadam import Nadam
 from neuropil.optimizers.optimizer import Optimizer
@@ -14,10 +15,10 @@ from neuropil.optimizers.rmsprop import RMSprop
 from neuropil.optimizers.sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax",
-           "Nadam", "Lion", "Ftrl", "schedules", "get", "serialize", "deserialize"]
+           "Nadam", "Lion", "Ftrl", "Lamb", "schedules", "get", "serialize", "deserialize"]
 
 _CLASSES = {cls.__name__: cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta,
-                                          Adamax, Nadam, Lion, Ftrl)}
+                                          Adamax, Nadam, Lion, Ftrl, Lamb)}
 _BY_NAME = {name.lower(): cls for name, cls in _CLASSES.items()}
 
 
