@@ -1,32 +1,35 @@
-"""3x3 stride-1 convolutions with fewer multiplications: Winograd's F(2x2, 3x3).
+"""3x3 stride-1 convolutions with fewer multiplications: Winograd's F(4x4, 3x3).
 
-A 2x2 block of outputs of a 3x3 convolution reads a 4x4 patch d of the input. Directly,
-that is 4 · 9 = 36 multiply-adds per input channel and filter; Winograd's minimal
-filtering computes the same block from 16 products of transformed numbers,
+A 4x4 block of outputs of a 3x3 convolution reads a 6x6 patch d of the input. Directly,
+that is 16 · 9 = 144 multiply-adds per input channel and filter; Winograd's minimal
+filtering computes the same block from 36 products of transformed numbers,
     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,
-where g is the 3x3 kernel and A, B, G are small constant matrices of 0, ±1 and ±½ (Lavin &
-Gray, "Fast Algorithms for Convolutional Neural Networks", 2016). Summed over input
-channels, each of the 16 positions ξ of the 4x4 transform is one matrix product:
-M[ξ] = V[ξ] (tiles, C) @ U[ξ] (C, K), with V = Bᵀ d B per tile and U = G g Gᵀ per input
-channel and filter. That is 2.25x fewer multiply-adds than im2col's GEMM, plus transforms
-that are additions only (compiled: ``winograd_kernels``, which also says how V and M are
-laid out: (tiles, 16, channels)).
+where g is the 3x3 kernel and A, B, G are small constant matrices (Lavin & Gray, "Fast
+Algorithms for Convolutional Neural Networks", 2016; see ``winograd_kernels``). Summed
+over input channels, each of the 36 positions ξ of the 6x6 transform is one matrix
+product: M[ξ] = V[ξ] (tiles, C) @ U[ξ] (C, K), with V = Bᵀ d B per tile and U = G g Gᵀ per
+input channel and filter. That is 4x fewer multiply-adds than im2col's GEMM, plus
+transforms of additions and small constant factors (compiled: ``winograd_kernels``).
 
 Backward uses the same pieces. With dM = A dY Aᵀ the transformed output gradient:
     dU[ξ] = V[ξ]ᵀ @ dM[ξ]  (summed over tiles) -> kernel gradient Gᵀ dU G,
     dV[ξ] = dM[ξ] @ U[ξ]ᵀ                      -> input gradient B dV Bᵀ, added per patch.
-All of it exact in exact arithmetic; in float32 the results differ from im2col's by a few
-units in the last place more (the transforms add and subtract values of similar size).
+All of it exact in exact arithmetic; in float32 the results differ from im2col's by up to
+~1e-5 of their scale (the transforms add and subtract values up to 100x apart), where
+im2col's own rounding is ~1e-6. float64 agrees to 1e-11.
 
 Like ``conv.py``'s GEMM path, the batch is cut into chunks of a few MB (the transformed
 chunk stays in the cache between the transform and the GEMMs) shared by the worker
-threads, and backward recomputes V rather than keeping it (it is 4x the input's size).
+threads, and backward recomputes V rather than keeping it (2.25x the input's size).
 
-Used for 3x3 kernels at stride 1 without dilation, with numba installed and at least two
+Used for 3x3 kernels at stride 1 without dilation, with numba installed and at least 8
 input channels (one channel goes to ``conv.py``'s direct loop); the NumPy im2col path stays
-the reference (tests compare). Measured on ResNet-20's 3x3 convolutions (batch 128, one
-thread, per 8-image chunk): 32x32x16 -> 16, 0.42 ms against im2col's 0.70 (copy + GEMM);
-16x16x32 -> 32, 0.28 against 0.50; 8x8x64 -> 64, 0.20 against 0.42.
+the reference (tests compare). Measured per chunk on ResNet-20's 3x3 convolutions (one
+thread, CPU time, forward = transform + 36 GEMMs + inverse transform), against F(2x2, 3x3)
+which this replaced (it needs 16 products per 2x2 block: 2.25x fewer than im2col):
+32x32x16 -> 16, 4 images: 0.21 ms against 0.22; 16x16x32 -> 32, 8 images: 0.24 against
+0.27; 8x8x64 -> 64, 16 images: 0.32 against 0.52; backward 0.44 against 0.54 and 0.67
+against 1.16. im2col + GEMM took 0.35, 0.50 and 0.84 ms for those forward chunks.
 """
 from __future__ import annotations
 
@@ -42,8 +45,11 @@ __all__ = ["kernels", "applies", "Tiling", "transform_kernel", "kernel_gradient"
 # its GEMM's inner dimension is 27 against Winograd's 3, and a training step's convolution
 # took 20 ms against 16.
 MIN_CHANNELS = 8
-# G, as in U = G g Gᵀ (4x3).
-_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+TILE = 4  # outputs per tile side: F(4x4, 3x3)
+POSITIONS = (TILE + 2) ** 2  # numbers per transformed 6x6 tile
+# G, as in U = G g Gᵀ (6x3).
+_G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+               [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
 
 
 def kernels():
@@ -61,32 +67,32 @@ def applies(window, kernel_shape) -> bool:
 
 
 def transform_kernel(kernel: np.ndarray) -> np.ndarray:
-    """U = G g Gᵀ for every (input channel, filter): (3, 3, C, K) -> (16, C, K)."""
+    """U = G g Gᵀ for every (input channel, filter): (3, 3, C, K) -> (36, C, K)."""
     g = _G.astype(kernel.dtype)
     u = np.einsum("ia,abck,jb->ijck", g, kernel, g, optimize=True)
-    return np.ascontiguousarray(u.reshape((16,) + kernel.shape[2:]))
+    return np.ascontiguousarray(u.reshape((-1,) + kernel.shape[2:]))
 
 
 def kernel_gradient(du: np.ndarray) -> np.ndarray:
-    """The kernel's gradient Gᵀ dU G from dU (16, C, K) -> (3, 3, C, K)."""
+    """The kernel's gradient Gᵀ dU G from dU (36, C, K) -> (3, 3, C, K)."""
     g = _G.astype(du.dtype)
-    return np.einsum("ia,ijck,jb->abck", g, du.reshape((4, 4) + du.shape[1:]), g,
-                     optimize=True)
+    return np.einsum("ia,ijck,jb->abck", g, du.reshape((TILE + 2, TILE + 2) + du.shape[1:]),
+                     g, optimize=True)
 
 
 class Tiling:
-    """How the 2x2 output blocks cover an image: ``tiles_h`` x ``tiles_w`` tiles, each
-    reading a 4x4 patch of the image padded with ``window``'s top and left padding and
+    """How the 4x4 output blocks cover an image: ``tiles_h`` x ``tiles_w`` tiles, each
+    reading a 6x6 patch of the image padded with ``window``'s top and left padding and
     zeros after it as far as the last tiles reach."""
 
     def __init__(self, window, channels: int, filters: int, itemsize: int):
         (self.out_h, self.out_w), self.window = window.out_hw, window
-        self.tiles_h, self.tiles_w = -(-self.out_h // 2), -(-self.out_w // 2)
+        self.tiles_h, self.tiles_w = -(-self.out_h // TILE), -(-self.out_w // TILE)
         self.per_image = self.tiles_h * self.tiles_w
-        self.padded_hw = (2 * self.tiles_h + 2, 2 * self.tiles_w + 2)
+        self.padded_hw = (TILE * self.tiles_h + 2, TILE * self.tiles_w + 2)
         self.channels, self.filters = channels, filters
-        # V and M of a chunk (16 numbers a tile, per channel and per filter)
-        self.bytes_per_image = self.per_image * 16 * (channels + filters) * itemsize
+        # V and M of a chunk (36 numbers a tile, per channel and per filter)
+        self.bytes_per_image = self.per_image * POSITIONS * (channels + filters) * itemsize
 
     def chunks(self, n: int) -> list:
         return batch_chunks(n, self.bytes_per_image)
@@ -100,8 +106,9 @@ class Tiling:
         return out
 
     def transformed(self, x, compiled):
-        """V (tiles, 16, C) of a chunk of images x, in this thread's scratch."""
-        v = scratch((len(x) * self.per_image, 16, self.channels), x.dtype, "winograd V")
+        """V (tiles, 36, C) of a chunk of images x, in this thread's scratch."""
+        v = scratch((len(x) * self.per_image, POSITIONS, self.channels), x.dtype,
+                    "winograd V")
         compiled.input_transform(self.padded(x), self.tiles_h, self.tiles_w, v)
         return v
 
@@ -116,7 +123,7 @@ def forward(x, kernel, bias, relu: bool, out, window):
 
     def chunk(part):
         v = tiling.transformed(x[part], compiled)
-        m = scratch((len(v), 16, u.shape[2]), out.dtype, "winograd M")
+        m = scratch((len(v), POSITIONS, u.shape[2]), out.dtype, "winograd M")
         np.matmul(v.transpose(1, 0, 2), u, out=m.transpose(1, 0, 2))  # per ξ: V[ξ] @ U[ξ]
         compiled.output_transform(m, tiling.tiles_h, tiling.tiles_w, bias, relu, out[part])
 
@@ -127,7 +134,7 @@ def forward(x, kernel, bias, relu: bool, out, window):
 def backward(grad, out, x, u, window, want_input: bool, want_weights: bool):
     """The gradients (input, dU and the bias's) of ``forward`` given the output's ``grad``
     (masked by ``out`` > 0 when ``out`` is not None: the fused relu). ``x`` is needed for
-    the kernel's gradient, ``u`` for the input's. Returns (gx or None, dU (16, C, K) or
+    the kernel's gradient, ``u`` for the input's. Returns (gx or None, dU (36, C, K) or
     None, bias gradient (K,))."""
     compiled = kernels()
     n, channels, filters = len(grad), u.shape[1], u.shape[2]
@@ -140,16 +147,17 @@ def backward(grad, out, x, u, window, want_input: bool, want_weights: bool):
 
     def chunk(part):
         g = grad[part]
-        dm = scratch((len(g) * tiling.per_image, 16, filters), grad.dtype, "winograd dM")
+        dm = scratch((len(g) * tiling.per_image, POSITIONS, filters), grad.dtype,
+                     "winograd dM")
         gb = np.empty(filters, grad.dtype)
         compiled.grad_transform(g, g if out is None else out[part], out is not None,
                                 tiling.tiles_h, tiling.tiles_w, dm, gb)
         du = None
         if want_weights:
             v = tiling.transformed(x[part], compiled)
-            du = np.matmul(v.transpose(1, 2, 0), dm.transpose(1, 0, 2))  # (16, C, K)
+            du = np.matmul(v.transpose(1, 2, 0), dm.transpose(1, 0, 2))  # (36, C, K)
         if want_input:
-            dv = scratch((len(dm), 16, channels), grad.dtype, "winograd V")
+            dv = scratch((len(dm), POSITIONS, channels), grad.dtype, "winograd V")
             np.matmul(dm.transpose(1, 0, 2), ut, out=dv.transpose(1, 0, 2))
             gxp = scratch((len(g),) + tiling.padded_hw + (channels,), grad.dtype,
                           "winograd gx")

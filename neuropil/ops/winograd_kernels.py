@@ -1,22 +1,29 @@
-"""Compiled transforms of the Winograd F(2x2, 3x3) convolution (see ``winograd.py``).
+"""Compiled transforms of the Winograd F(4x4, 3x3) convolution (see ``winograd.py``).
 
 Imported only through ``winograd.kernels()``, after ``accel`` has said numba may be used.
 Each function works on one chunk of images and runs on the calling thread (a worker of
-``backend.threads``). The innermost loop always runs along channels, which are contiguous
-in NHWC images and in the (tiles, 16, channels) arrays, so LLVM turns it into vector code.
+``backend.threads``). The innermost loop always runs along channels, contiguous in NHWC
+images and in the transformed arrays, so LLVM turns it into vector code.
 
-Tile t = (n, ty, tx) covers the 4x4 patch of the padded image at rows 2·ty .. 2·ty + 3 and
-columns 2·tx .. 2·tx + 3, and yields the 2x2 output block at (2·ty, 2·tx). Transformed
-arrays are tile-major, (tiles, 16, channels), position ξ = 4·i + j of the 4x4 transform
-second: a tile's 16 rows are written (and read) as one run. Position-major (16, tiles,
-channels) arrays, whose 16 planes sit a multiple of 4 KB apart, made the transforms 1.6x
-slower (the 16 streams share one set of the L1 cache); each GEMM now reads a (tiles,
-channels) matrix with a row stride of 16·channels, which BLAS takes as it is.
+Tile t = (n, ty, tx) covers the 6x6 patch of the padded image at rows 4·ty .. 4·ty + 5 and
+columns 4·tx .. 4·tx + 5, and yields the 4x4 output block at (4·ty, 4·tx). Transformed
+arrays are tile-major, (tiles, 36, channels), position ξ = 6·i + j of the 6x6 transform
+second: a tile's 36 rows are written and read as one run. (Position-major arrays, whose 36
+planes sit a multiple of 4 KB apart, made F(2x2, 3x3)'s transforms 1.6x slower: the
+streams shared one set of the L1 cache.) Each GEMM reads a (tiles, channels) matrix with
+a row stride of 36·channels, which BLAS takes as it is.
 
-The transforms (Lavin & Gray, 2016), with d a 4x4 input patch and m a 4x4 product:
-    V = Bᵀ d B,   Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
-    Y = Aᵀ m A,   Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]
-and their adjoints for backward: dm = A dY Aᵀ, dd = B dV Bᵀ.
+The transforms (Lavin & Gray, 2016), with d a 6x6 input patch and m a 6x6 product:
+    V = Bᵀ d B,   Bᵀ = [[4,  0, -5,  0, 1, 0],      Y = Aᵀ m A,   Aᵀ = [[1, 1,  1, 1,  1, 0],
+                        [0, -4, -4,  1, 1, 0],                          [0, 1, -1, 2, -2, 0],
+                        [0,  4, -4, -1, 1, 0],                          [0, 1,  1, 4,  4, 0],
+                        [0, -2, -1,  2, 1, 0],                          [0, 1, -1, 8, -8, 1]]
+                        [0,  2, -1, -2, 1, 0],
+                        [0,  4,  0, -5, 0, 1]]
+and their adjoints for backward: dm = A dY Aᵀ, dd = B dV Bᵀ. Each 2-D transform is the 1-D
+one (``_bt``, ``_at``, ``_a``, ``_b``) on the columns, into a small (6, ·, C) buffer,
+then on the rows. Compiled with ``fastmath`` contraction and reassociation (FMAs, the
+constants' products regrouped): 1.3-1.5x faster; NaN and infinity keep their IEEE meaning.
 """
 from __future__ import annotations
 
@@ -25,189 +32,186 @@ from numba import njit
 
 __all__ = ["input_transform", "output_transform", "grad_transform", "input_adjoint"]
 
+_FAST = {"contract", "reassoc", "nsz", "arcp"}
 
-@njit(cache=True, nogil=True)
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _bt(d0, d1, d2, d3, d4, d5):
+    """Bᵀ d for one column (or row) of six."""
+    return (4 * d0 - 5 * d2 + d4, d3 + d4 - 4 * (d1 + d2), 4 * (d1 - d2) + d4 - d3,
+            2 * (d3 - d1) + d4 - d2, 2 * (d1 - d3) + d4 - d2, 4 * d1 - 5 * d3 + d5)
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _at(m0, m1, m2, m3, m4, m5):
+    """Aᵀ m for one column (or row) of six: four values."""
+    a, b = m1 + m2, m1 - m2
+    c, e = m3 + m4, m3 - m4
+    return m0 + a + c, b + 2 * e, a + 4 * c, b + 8 * e + m5
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _a(y0, y1, y2, y3):
+    """A y for four values: six."""
+    s, t = y0 + y2, y1 + y3
+    u, w = y0 + 4 * y2, 2 * y1 + 8 * y3
+    return y0, s + t, s - t, u + w, u - w, y3
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _b(v0, v1, v2, v3, v4, v5):
+    """B v for six values."""
+    return (4 * v0, 4 * (v2 - v1) + 2 * (v4 - v3) + 4 * v5,
+            -5 * v0 - 4 * (v1 + v2) - v3 - v4, v1 - v2 + 2 * (v3 - v4) - 5 * v5,
+            v0 + v1 + v2 + v3 + v4, v5)
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
 def input_transform(xp, tiles_h, tiles_w, v):
-    """``v`` (N·tiles_h·tiles_w, 16, C), overwritten: Bᵀ d B of every tile's 4x4 patch d
-    of the padded images ``xp`` (N, ≥ 2·tiles_h + 2, ≥ 2·tiles_w + 2, C).
+    """``v`` (N·tiles_h·tiles_w, 36, C), overwritten: Bᵀ d B of every tile's 6x6 patch d
+    of the padded images ``xp`` (N, ≥ 4·tiles_h + 2, ≥ 4·tiles_w + 2, C).
 
-    Padded images, not bounds checks per tile: copying a chunk into a zero-bordered
-    buffer costs ~5% of the transform, and the branch-free loop ran 1.6x faster than one
-    reading border tiles through a small buffer. Per channel, the 16 numbers in and the
-    16 out stay in registers (a (4, 4, C) buffer for Bᵀ d between two passes: 1.3x slower).
+    Padded images, not bounds checks per tile: copying a chunk into a zero-bordered buffer
+    costs a few % of the transform, and a branch-free loop over direct indices vectorizes
+    (F(2x2, 3x3)'s version with border tiles read through a small buffer was 1.6x slower).
     """
     n_images, channels = xp.shape[0], xp.shape[3]
+    rows = np.empty((6, 6, channels), v.dtype)
     t = 0
     for n in range(n_images):
         for ty in range(tiles_h):
             for tx in range(tiles_w):
-                r0, c0 = 2 * ty, 2 * tx
-                for c in range(channels):
-                    # Bᵀ d, row by row: (d0 - d2, d1 + d2, d2 - d1, d1 - d3) of the rows
-                    a0 = xp[n, r0 + 0, c0 + 0, c] - xp[n, r0 + 2, c0 + 0, c]
-                    a1 = xp[n, r0 + 0, c0 + 1, c] - xp[n, r0 + 2, c0 + 1, c]
-                    a2 = xp[n, r0 + 0, c0 + 2, c] - xp[n, r0 + 2, c0 + 2, c]
-                    a3 = xp[n, r0 + 0, c0 + 3, c] - xp[n, r0 + 2, c0 + 3, c]
-                    b0 = xp[n, r0 + 1, c0 + 0, c] + xp[n, r0 + 2, c0 + 0, c]
-                    b1 = xp[n, r0 + 1, c0 + 1, c] + xp[n, r0 + 2, c0 + 1, c]
-                    b2 = xp[n, r0 + 1, c0 + 2, c] + xp[n, r0 + 2, c0 + 2, c]
-                    b3 = xp[n, r0 + 1, c0 + 3, c] + xp[n, r0 + 2, c0 + 3, c]
-                    e0 = xp[n, r0 + 2, c0 + 0, c] - xp[n, r0 + 1, c0 + 0, c]
-                    e1 = xp[n, r0 + 2, c0 + 1, c] - xp[n, r0 + 1, c0 + 1, c]
-                    e2 = xp[n, r0 + 2, c0 + 2, c] - xp[n, r0 + 1, c0 + 2, c]
-                    e3 = xp[n, r0 + 2, c0 + 3, c] - xp[n, r0 + 1, c0 + 3, c]
-                    f0 = xp[n, r0 + 1, c0 + 0, c] - xp[n, r0 + 3, c0 + 0, c]
-                    f1 = xp[n, r0 + 1, c0 + 1, c] - xp[n, r0 + 3, c0 + 1, c]
-                    f2 = xp[n, r0 + 1, c0 + 2, c] - xp[n, r0 + 3, c0 + 2, c]
-                    f3 = xp[n, r0 + 1, c0 + 3, c] - xp[n, r0 + 3, c0 + 3, c]
-                    # ... then B on the right: the same combination of the columns
-                    v[t, 0, c], v[t, 1, c], v[t, 2, c], v[t, 3, c] = a0 - a2, a1 + a2, a2 - a1, a1 - a3
-                    v[t, 4, c], v[t, 5, c], v[t, 6, c], v[t, 7, c] = b0 - b2, b1 + b2, b2 - b1, b1 - b3
-                    v[t, 8, c], v[t, 9, c], v[t, 10, c], v[t, 11, c] = e0 - e2, e1 + e2, e2 - e1, e1 - e3
-                    v[t, 12, c], v[t, 13, c], v[t, 14, c], v[t, 15, c] = f0 - f2, f1 + f2, f2 - f1, f1 - f3
+                r0, c0 = 4 * ty, 4 * tx
+                for j in range(6):
+                    for c in range(channels):
+                        e0, e1, e2, e3, e4, e5 = _bt(
+                            xp[n, r0, c0 + j, c], xp[n, r0 + 1, c0 + j, c],
+                            xp[n, r0 + 2, c0 + j, c], xp[n, r0 + 3, c0 + j, c],
+                            xp[n, r0 + 4, c0 + j, c], xp[n, r0 + 5, c0 + j, c])
+                        rows[0, j, c], rows[1, j, c], rows[2, j, c] = e0, e1, e2
+                        rows[3, j, c], rows[4, j, c], rows[5, j, c] = e3, e4, e5
+                for i in range(6):
+                    for c in range(channels):
+                        e0, e1, e2, e3, e4, e5 = _bt(rows[i, 0, c], rows[i, 1, c], rows[i, 2, c],
+                                                     rows[i, 3, c], rows[i, 4, c], rows[i, 5, c])
+                        v[t, 6 * i, c], v[t, 6 * i + 1, c], v[t, 6 * i + 2, c] = e0, e1, e2
+                        v[t, 6 * i + 3, c], v[t, 6 * i + 4, c], v[t, 6 * i + 5, c] = e3, e4, e5
                 t += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_FAST)
 def output_transform(m, tiles_h, tiles_w, bias, relu, out):
-    """``out`` (N, H, W, K), overwritten: Aᵀ m A of every tile's products ``m`` (tiles, 16,
-    K), plus ``bias`` (K,), then relu when ``relu``; a last tile's row or column past the
-    image (odd H or W) is dropped."""
+    """``out`` (N, H, W, K), overwritten: Aᵀ m A of every tile's products ``m`` (tiles, 36,
+    K), plus ``bias`` (K,), then relu when ``relu``; the part of a last tile past the image
+    is dropped."""
     n_images, height, width, filters = out.shape
-    block = np.empty((2, 2, filters), out.dtype)
+    cols = np.empty((4, 6, filters), out.dtype)
+    block = np.empty((4, 4, filters), out.dtype)
     t = 0
     for n in range(n_images):
         for ty in range(tiles_h):
             for tx in range(tiles_w):
-                r, q = 2 * ty, 2 * tx
-                if r + 2 <= height and q + 2 <= width:
+                r, q = 4 * ty, 4 * tx
+                for j in range(6):
                     for k in range(filters):
-                        y00, y01, y10, y11 = _output_block(m, t, k, bias[k], relu)
-                        out[n, r, q, k], out[n, r, q + 1, k] = y00, y01
-                        out[n, r + 1, q, k], out[n, r + 1, q + 1, k] = y10, y11
-                else:  # the image ends inside this tile
-                    for k in range(filters):
-                        y00, y01, y10, y11 = _output_block(m, t, k, bias[k], relu)
-                        block[0, 0, k], block[0, 1, k] = y00, y01
-                        block[1, 0, k], block[1, 1, k] = y10, y11
-                    for i in range(min(2, height - r)):
-                        for j in range(min(2, width - q)):
+                        a0, a1, a2, a3 = _at(m[t, j, k], m[t, 6 + j, k], m[t, 12 + j, k],
+                                             m[t, 18 + j, k], m[t, 24 + j, k], m[t, 30 + j, k])
+                        cols[0, j, k], cols[1, j, k], cols[2, j, k], cols[3, j, k] = a0, a1, a2, a3
+                full = r + 4 <= height and q + 4 <= width
+                for i in range(4):
+                    if full:
+                        for k in range(filters):
+                            y0, y1, y2, y3 = _at(cols[i, 0, k], cols[i, 1, k], cols[i, 2, k],
+                                                 cols[i, 3, k], cols[i, 4, k], cols[i, 5, k])
+                            b = bias[k]
+                            y0, y1, y2, y3 = y0 + b, y1 + b, y2 + b, y3 + b
+                            if relu:
+                                y0, y1, y2, y3 = max(y0, 0), max(y1, 0), max(y2, 0), max(y3, 0)
+                            out[n, r + i, q, k], out[n, r + i, q + 1, k] = y0, y1
+                            out[n, r + i, q + 2, k], out[n, r + i, q + 3, k] = y2, y3
+                    else:
+                        for k in range(filters):
+                            y0, y1, y2, y3 = _at(cols[i, 0, k], cols[i, 1, k], cols[i, 2, k],
+                                                 cols[i, 3, k], cols[i, 4, k], cols[i, 5, k])
+                            b = bias[k]
+                            y0, y1, y2, y3 = y0 + b, y1 + b, y2 + b, y3 + b
+                            if relu:
+                                y0, y1, y2, y3 = max(y0, 0), max(y1, 0), max(y2, 0), max(y3, 0)
+                            block[i, 0, k], block[i, 1, k], block[i, 2, k], block[i, 3, k] = y0, y1, y2, y3
+                if not full:
+                    for i in range(min(4, height - r)):
+                        for j in range(min(4, width - q)):
                             out[n, r + i, q + j] = block[i, j]
                 t += 1
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _output_block(m, t, k, bias, relu):
-    """Aᵀ m A + bias (then relu) of tile t's filter k: the 2x2 block, row by row."""
-    # Aᵀ m: rows 0 + 1 + 2 and 1 - 2 - 3, per column
-    s0 = m[t, 0, k] + m[t, 4, k] + m[t, 8, k]
-    s1 = m[t, 1, k] + m[t, 5, k] + m[t, 9, k]
-    s2 = m[t, 2, k] + m[t, 6, k] + m[t, 10, k]
-    s3 = m[t, 3, k] + m[t, 7, k] + m[t, 11, k]
-    d0 = m[t, 4, k] - m[t, 8, k] - m[t, 12, k]
-    d1 = m[t, 5, k] - m[t, 9, k] - m[t, 13, k]
-    d2 = m[t, 6, k] - m[t, 10, k] - m[t, 14, k]
-    d3 = m[t, 7, k] - m[t, 11, k] - m[t, 15, k]
-    # ... then A on the right, the same combination of the columns
-    y00, y01 = s0 + s1 + s2 + bias, s1 - s2 - s3 + bias
-    y10, y11 = d0 + d1 + d2 + bias, d1 - d2 - d3 + bias
-    if relu:
-        return max(y00, 0), max(y01, 0), max(y10, 0), max(y11, 0)
-    return y00, y01, y10, y11
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_FAST)
 def grad_transform(grad, out, relu, tiles_h, tiles_w, dm, gb):
-    """``dm`` (tiles, 16, K), overwritten: A dY Aᵀ of every tile's 2x2 block dY of the
+    """``dm`` (tiles, 36, K), overwritten: A dY Aᵀ of every tile's 4x4 block dY of the
     output gradient ``grad`` (N, H, W, K) (zero past the image), masked by ``out`` > 0 when
     ``relu``; ``gb`` (K,), overwritten: the sum of the (masked) gradient, the bias's."""
     n_images, height, width, filters = grad.shape
-    block = np.zeros((2, 2, filters), dm.dtype)
+    block = np.zeros((4, 4, filters), dm.dtype)
+    rows = np.empty((6, 4, filters), dm.dtype)
     gb[:] = 0
     t = 0
     for n in range(n_images):
         for ty in range(tiles_h):
             for tx in range(tiles_w):
-                r, q = 2 * ty, 2 * tx
-                if r + 2 <= height and q + 2 <= width:
-                    for k in range(filters):
-                        g00, g01 = grad[n, r, q, k], grad[n, r, q + 1, k]
-                        g10, g11 = grad[n, r + 1, q, k], grad[n, r + 1, q + 1, k]
-                        if relu:
-                            g00 = g00 if out[n, r, q, k] > 0 else 0
-                            g01 = g01 if out[n, r, q + 1, k] > 0 else 0
-                            g10 = g10 if out[n, r + 1, q, k] > 0 else 0
-                            g11 = g11 if out[n, r + 1, q + 1, k] > 0 else 0
-                        gb[k] += (g00 + g01) + (g10 + g11)
-                        _grad_block(g00, g01, g10, g11, dm, t, k)
-                else:  # the image ends inside this tile: zeros past it
+                r, q = 4 * ty, 4 * tx
+                if r + 4 > height or q + 4 > width:
                     block[:] = 0
-                    for i in range(min(2, height - r)):
-                        for j in range(min(2, width - q)):
-                            for k in range(filters):
-                                g = grad[n, r + i, q + j, k]
-                                block[i, j, k] = g if not relu or out[n, r + i, q + j, k] > 0 else 0
-                                gb[k] += block[i, j, k]
+                for i in range(min(4, height - r)):
+                    for j in range(min(4, width - q)):
+                        for k in range(filters):
+                            g = grad[n, r + i, q + j, k]
+                            if relu and not out[n, r + i, q + j, k] > 0:
+                                g = 0
+                            block[i, j, k] = g
+                            gb[k] += g
+                for j in range(4):
                     for k in range(filters):
-                        _grad_block(block[0, 0, k], block[0, 1, k], block[1, 0, k],
-                                    block[1, 1, k], dm, t, k)
+                        e0, e1, e2, e3, e4, e5 = _a(block[0, j, k], block[1, j, k],
+                                                    block[2, j, k], block[3, j, k])
+                        rows[0, j, k], rows[1, j, k], rows[2, j, k] = e0, e1, e2
+                        rows[3, j, k], rows[4, j, k], rows[5, j, k] = e3, e4, e5
+                for i in range(6):
+                    for k in range(filters):
+                        e0, e1, e2, e3, e4, e5 = _a(rows[i, 0, k], rows[i, 1, k], rows[i, 2, k],
+                                                    rows[i, 3, k])
+                        dm[t, 6 * i, k], dm[t, 6 * i + 1, k], dm[t, 6 * i + 2, k] = e0, e1, e2
+                        dm[t, 6 * i + 3, k], dm[t, 6 * i + 4, k], dm[t, 6 * i + 5, k] = e3, e4, e5
                 t += 1
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _grad_block(g00, g01, g10, g11, dm, t, k):
-    """dm[t, :, k] = A dY Aᵀ of the 2x2 block dY = [[g00, g01], [g10, g11]]."""
-    # A dY: rows (g0, g0 + g1, g0 - g1, -g1) of dY's two rows ...
-    p0, q0 = g00, g01
-    p1, q1 = g00 + g10, g01 + g11
-    p2, q2 = g00 - g10, g01 - g11
-    p3, q3 = -g10, -g11
-    # ... then Aᵀ on the right: (p, p + q, p - q, -q) of each row
-    dm[t, 0, k], dm[t, 1, k], dm[t, 2, k], dm[t, 3, k] = p0, p0 + q0, p0 - q0, -q0
-    dm[t, 4, k], dm[t, 5, k], dm[t, 6, k], dm[t, 7, k] = p1, p1 + q1, p1 - q1, -q1
-    dm[t, 8, k], dm[t, 9, k], dm[t, 10, k], dm[t, 11, k] = p2, p2 + q2, p2 - q2, -q2
-    dm[t, 12, k], dm[t, 13, k], dm[t, 14, k], dm[t, 15, k] = p3, p3 + q3, p3 - q3, -q3
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_FAST)
 def input_adjoint(dv, tiles_h, tiles_w, gxp):
-    """``gxp`` (N, ≥ 2·tiles_h + 2, ≥ 2·tiles_w + 2, C), overwritten: the padded images'
+    """``gxp`` (N, ≥ 4·tiles_h + 2, ≥ 4·tiles_w + 2, C), overwritten: the padded images'
     gradient, every tile's B dV Bᵀ added where its patch was read (neighbouring patches
     overlap by two rows or columns)."""
     n_images, channels = gxp.shape[0], gxp.shape[3]
+    rows = np.empty((6, 6, channels), gxp.dtype)
     gxp[:] = 0
     t = 0
     for n in range(n_images):
         for ty in range(tiles_h):
             for tx in range(tiles_w):
-                r0, c0 = 2 * ty, 2 * tx
-                for c in range(channels):
-                    # B dV: rows (v0, v1 - v2 + v3, v1 + v2 - v0, -v3), per column j ...
-                    a0, a1, a2, a3 = dv[t, 0, c], dv[t, 1, c], dv[t, 2, c], dv[t, 3, c]
-                    b0 = dv[t, 4, c] - dv[t, 8, c] + dv[t, 12, c]
-                    b1 = dv[t, 5, c] - dv[t, 9, c] + dv[t, 13, c]
-                    b2 = dv[t, 6, c] - dv[t, 10, c] + dv[t, 14, c]
-                    b3 = dv[t, 7, c] - dv[t, 11, c] + dv[t, 15, c]
-                    e0 = dv[t, 4, c] + dv[t, 8, c] - dv[t, 0, c]
-                    e1 = dv[t, 5, c] + dv[t, 9, c] - dv[t, 1, c]
-                    e2 = dv[t, 6, c] + dv[t, 10, c] - dv[t, 2, c]
-                    e3 = dv[t, 7, c] + dv[t, 11, c] - dv[t, 3, c]
-                    f0, f1, f2, f3 = dv[t, 12, c], dv[t, 13, c], dv[t, 14, c], dv[t, 15, c]
-                    # ... then Bᵀ on the right: the same combination of the columns
-                    gxp[n, r0 + 0, c0 + 0, c] += a0
-                    gxp[n, r0 + 0, c0 + 1, c] += a1 - a2 + a3
-                    gxp[n, r0 + 0, c0 + 2, c] += a1 + a2 - a0
-                    gxp[n, r0 + 0, c0 + 3, c] -= a3
-                    gxp[n, r0 + 1, c0 + 0, c] += b0
-                    gxp[n, r0 + 1, c0 + 1, c] += b1 - b2 + b3
-                    gxp[n, r0 + 1, c0 + 2, c] += b1 + b2 - b0
-                    gxp[n, r0 + 1, c0 + 3, c] -= b3
-                    gxp[n, r0 + 2, c0 + 0, c] += e0
-                    gxp[n, r0 + 2, c0 + 1, c] += e1 - e2 + e3
-                    gxp[n, r0 + 2, c0 + 2, c] += e1 + e2 - e0
-                    gxp[n, r0 + 2, c0 + 3, c] -= e3
-                    gxp[n, r0 + 3, c0 + 0, c] -= f0
-                    gxp[n, r0 + 3, c0 + 1, c] -= f1 - f2 + f3
-                    gxp[n, r0 + 3, c0 + 2, c] -= f1 + f2 - f0
-                    gxp[n, r0 + 3, c0 + 3, c] += f3
+                for j in range(6):
+                    for c in range(channels):
+                        e0, e1, e2, e3, e4, e5 = _b(dv[t, j, c], dv[t, 6 + j, c], dv[t, 12 + j, c],
+                                                    dv[t, 18 + j, c], dv[t, 24 + j, c],
+                                                    dv[t, 30 + j, c])
+                        rows[0, j, c], rows[1, j, c], rows[2, j, c] = e0, e1, e2
+                        rows[3, j, c], rows[4, j, c], rows[5, j, c] = e3, e4, e5
+                r0, c0 = 4 * ty, 4 * tx
+                for i in range(6):
+                    for c in range(channels):
+                        e0, e1, e2, e3, e4, e5 = _b(rows[i, 0, c], rows[i, 1, c], rows[i, 2, c],
+                                                    rows[i, 3, c], rows[i, 4, c], rows[i, 5, c])
+                        gxp[n, r0 + i, c0, c] += e0
+                        gxp[n, r0 + i, c0 + 1, c] += e1
+                        gxp[n, r0 + i, c0 + 2, c] += e2
+                        gxp[n, r0 + i, c0 + 3, c] += e3
+                        gxp[n, r0 + i, c0 + 4, c] += e4
+                        gxp[n, r0 + i, c0 + 5, c] += e5
                 t += 1

@@ -1,10 +1,10 @@
-"""Winograd F(2x2, 3x3) convolutions (``ops/winograd.py``) against the im2col path.
+"""Winograd F(4x4, 3x3) convolutions (``ops/winograd.py``) against the im2col path.
 
 With numba, a 3x3 stride-1 convolution of 8 or more input channels runs through the
 Winograd transforms; with ``accel`` switched off the same call runs im2col + GEMM, the
 reference. Both must give the same output and gradients (input, kernel, bias, with the
 fused relu), for odd and even sizes (a last tile half outside the image), both paddings,
-float64 to rounding and float32 to a few units in the last place.
+float64 to rounding and float32 to ~1e-5 of the values' scale.
 """
 import numpy as np
 import pytest
@@ -18,8 +18,9 @@ from neuropil.ops.window import SlidingWindow
 
 pytest.importorskip("numba")
 
+# Sizes that are and are not multiples of the 4x4 tile, one smaller than a tile.
 SHAPES = [(2, 8, 8, 8, 4), (3, 7, 5, 9, 3), (1, 3, 3, 8, 2), (2, 4, 9, 16, 5),
-          (5, 12, 11, 10, 7)]
+          (5, 12, 11, 10, 7), (2, 6, 10, 8, 3)]
 
 
 def conv_and_grads(x, kernel, bias, padding, relu, compiled: bool):
@@ -63,7 +64,7 @@ def test_winograd_equals_im2col_float64(shape, padding, relu):
 
 
 @pytest.mark.parametrize("shape", SHAPES[:4], ids=[str(s) for s in SHAPES[:4]])
-def test_winograd_float32_within_a_few_ulps_of_im2col(shape):
+def test_winograd_float32_close_to_im2col(shape):
     n, h, w, c, o = shape
     x = random_array(n, h, w, c, seed=4).astype(np.float32)
     kernel = random_array(3, 3, c, o, seed=5).astype(np.float32)
@@ -73,7 +74,7 @@ def test_winograd_float32_within_a_few_ulps_of_im2col(shape):
     for got, want in zip(ours, reference):
         assert got.dtype == np.float32
         scale = np.abs(want).max()
-        assert np.abs(got - want).max() <= 2e-6 * scale, np.abs(got - want).max() / scale
+        assert np.abs(got - want).max() <= 3e-5 * scale, np.abs(got - want).max() / scale
 
 
 def test_winograd_matches_the_loop_reference_without_bias():
@@ -128,7 +129,7 @@ def test_winograd_frozen_kernel_or_input_and_an_empty_batch():
 def test_winograd_kernel_transform_and_its_gradient_are_adjoint():
     """<U(g), dU> = <g, Gᵀ dU G>: kernel_gradient is the transpose of transform_kernel."""
     rng = np.random.default_rng(15)
-    g, du = rng.standard_normal((3, 3, 4, 5)), rng.standard_normal((16, 4, 5))
+    g, du = rng.standard_normal((3, 3, 4, 5)), rng.standard_normal((36, 4, 5))
     lhs = np.sum(winograd.transform_kernel(g) * du)
     rhs = np.sum(g * winograd.kernel_gradient(du))
     assert abs(lhs - rhs) < 1e-10 * abs(lhs)
