@@ -22,14 +22,14 @@ Like ``conv.py``'s GEMM path, the batch is cut into chunks of a few MB (the tran
 chunk stays in the cache between the transform and the GEMMs) shared by the worker
 threads, and backward recomputes V rather than keeping it (2.25x the input's size).
 
-Used for 3x3 kernels at stride 1 without dilation, with numba installed and at least 8
+Used for 3x3 kernels at stride 1 without dilation, with numba installed and at least 4
 input channels (one channel goes to ``conv.py``'s direct loop); the NumPy im2col path stays
 the reference (tests compare). Measured per chunk on ResNet-20's 3x3 convolutions (one
-thread, CPU time, forward = transform + 36 GEMMs + inverse transform), against F(2x2, 3x3)
-which this replaced (it needs 16 products per 2x2 block: 2.25x fewer than im2col):
-32x32x16 -> 16, 4 images: 0.21 ms against 0.22; 16x16x32 -> 32, 8 images: 0.24 against
-0.27; 8x8x64 -> 64, 16 images: 0.32 against 0.52; backward 0.44 against 0.54 and 0.67
-against 1.16. im2col + GEMM took 0.35, 0.50 and 0.84 ms for those forward chunks.
+thread, CPU time; forward = transform + 36 GEMMs + inverse transform): 32x32x16 -> 16, 4
+images: forward 0.17 ms, backward ~0.32; 16x16x32 -> 32, 8 images: 0.19; 8x8x64 -> 64, 16
+images: 0.26 and ~0.50. im2col + GEMM took 0.35, 0.50 and 0.84 ms for those forwards, and
+F(2x2, 3x3), which this replaced (16 products per 2x2 block, 2.25x fewer than im2col),
+0.22, 0.27 and 0.52: its GEMMs took twice as long for about the same transforms.
 """
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ from neuropil.ops.window import _bordered, batch_chunks, scratch
 
 __all__ = ["kernels", "applies", "Tiling", "transform_kernel", "kernel_gradient"]
 
-# Fewer input channels stay with im2col: with 3 (an RGB first layer, 32x32 -> 16 filters)
-# its GEMM's inner dimension is 27 against Winograd's 3, and a training step's convolution
-# took 20 ms against 16.
-MIN_CHANNELS = 8
+# Fewer input channels stay with im2col: with 3 (an RGB first layer, 32x32 -> 16 filters,
+# batch 128, one thread) the two took the same time (forward 5.2 ms, with backward 15-16);
+# with 4, Winograd 4.8 / 14.3 ms against 5.8 / 18.2.
+MIN_CHANNELS = 4
 TILE = 4  # outputs per tile side: F(4x4, 3x3)
 POSITIONS = (TILE + 2) ** 2  # numbers per transformed 6x6 tile
 # G, as in U = G g Gᵀ (6x3).
