@@ -17,6 +17,7 @@ Shared by the convolutions (``conv.py``) and pooling (``pool.py``):
 """
 from __future__ import annotations
 
+import math
 import numbers
 import threading
 
@@ -184,7 +185,7 @@ MIN_SPLIT_BYTES = 1 << 20  # less work than this stays in one chunk (LeNet's sec
 def scratch(shape, dtype, purpose: str):
     """An uninitialized array of ``shape`` in this thread's reusable buffer for ``purpose``
     (valid until the next request for the same purpose on this thread)."""
-    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    size = math.prod(shape) * np.dtype(dtype).itemsize  # (np.prod: ~10 us a call)
     buffers = _scratch.__dict__.setdefault("buffers", {})
     buffer = buffers.get(purpose)
     if buffer is None or buffer.size < size:
@@ -213,7 +214,7 @@ def _empty(shape, dtype, in_scratch: bool):
 
 def image_bytes(batch: np.ndarray) -> int:
     """Bytes of one image of a batch (also of an empty batch)."""
-    return batch.itemsize * int(np.prod(batch.shape[1:]))
+    return batch.itemsize * math.prod(batch.shape[1:])
 
 
 def batch_chunks(n: int, bytes_per_image: int) -> list:
