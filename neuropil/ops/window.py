@@ -26,7 +26,8 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from neuropil.backend import threads
 
-__all__ = ["pair", "SlidingWindow", "scratch", "batch_chunks", "image_bytes", "CHUNK_BYTES"]
+__all__ = ["pair", "SlidingWindow", "scratch", "bordered", "batch_chunks", "image_bytes",
+           "CHUNK_BYTES"]
 
 
 def pair(value, name: str, low: int = 1) -> tuple:
@@ -98,7 +99,7 @@ class SlidingWindow:
         (top, _), (left, _) = self.pads
         shape = (x.shape[0],) + self.padded_hw + x.shape[3:]
         if in_scratch:
-            out = _bordered(shape, x.dtype, value, (top, left) + x.shape[1:3])
+            out = bordered(shape, x.dtype, value, (top, left) + x.shape[1:3])
         else:
             out = np.full(shape, value, dtype=x.dtype)
         out[:, top:top + x.shape[1], left:left + x.shape[2]] = x
@@ -193,7 +194,7 @@ def scratch(shape, dtype, purpose: str):
     return buffer[:size].view(dtype).reshape(shape)
 
 
-def _bordered(shape, dtype, value, inside):
+def bordered(shape, dtype, value, inside):
     """This thread's buffer of ``shape`` for padded images, whose border (all but the
     ``inside`` = (top, left, height, width) rectangle) already holds ``value``: only the
     inside is copied each time (a few such buffers are kept per thread, one per layer)."""

@@ -37,7 +37,7 @@ import numpy as np
 
 from neuropil.backend import threads
 from neuropil.ops import accel
-from neuropil.ops.window import _bordered, batch_chunks, scratch
+from neuropil.ops.window import batch_chunks, bordered, scratch
 
 __all__ = ["kernels", "applies", "Tiling", "transform_kernel", "kernel_gradient"]
 
@@ -60,10 +60,15 @@ def kernels():
     return winograd_kernels
 
 
-def applies(window, kernel_shape) -> bool:
-    """Whether a convolution with this geometry and (kh, kw, in, out) kernel goes here."""
+def applies(window, kernel_shape, dtype=np.float32) -> bool:
+    """Whether a convolution with this geometry, (kh, kw, in, out) kernel and ``dtype``
+    (of the input, kernel and output alike) goes here."""
     return (tuple(kernel_shape[:2]) == (3, 3) and window.strides == window.dilation == (1, 1)
-            and kernel_shape[2] >= MIN_CHANNELS and kernels() is not None)
+            and kernel_shape[2] >= MIN_CHANNELS and np.dtype(dtype) in _DTYPES
+            and kernels() is not None)
+
+
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def transform_kernel(kernel: np.ndarray) -> np.ndarray:
@@ -104,7 +109,7 @@ class Tiling:
         """x (n, h, w, C) in this thread's zero-bordered buffer of the tiles' size."""
         (top, _), (left, _) = self.window.pads
         shape = (len(x),) + self.padded_hw + (x.shape[3],)
-        out = _bordered(shape, x.dtype, 0, (top, left) + x.shape[1:3])
+        out = bordered(shape, x.dtype, 0, (top, left) + x.shape[1:3])
         out[:, top:top + x.shape[1], left:left + x.shape[2]] = x
         return out
 
