@@ -19,7 +19,12 @@ from neuropil.models import Model, Sequential
 from neuropil.optimizers import Optimizer
 
 __version__ = "0.1.0"
-version = __version__
+
+
+def version() -> str:
+    """The version string, as ``keras.version()`` returns Keras's."""
+    return __version__
+
 
 # Loaded on first use, to keep `import neuropil` fast.
 _LAZY = ("utils", "datasets", "explain", "data", "applications", "saving", "random", "distribution",

@@ -36,6 +36,9 @@ ALLOWED_UPWARD = {
     ("neuropil/callbacks/backup_and_restore.py", "saving"):
         "BackupAndRestore writes its state file with saving.atomic (temporary file, fsync, "
         "rename, directory fsync), imported inside the methods that write",
+    ("neuropil/layers/__init__.py", "saving"):
+        "keras.layers.serialize / deserialize are thin wrappers of the saving registry, "
+        "imported inside the functions",
     ("neuropil/models/sequential.py", "saving"):
         "Sequential.get_config / from_config name each layer's class through the saving "
         "registry (registered custom layers included), imported inside the methods",

@@ -88,6 +88,19 @@ class Tensor:
     def __bool__(self) -> bool:
         return bool(self.data)
 
+    def __round__(self, ndigits=None):
+        """``round(model.optimizer.learning_rate, 5)``: a scalar rounds as a Python float;
+        other shapes give the rounded array."""
+        if self.data.ndim == 0:
+            return round(self.data.item(), ndigits)
+        return np.round(self.data, ndigits or 0)
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{lr:.4f}"`` formats the value (of a one-element tensor) like a NumPy number."""
+        if format_spec and self.data.size == 1:
+            return format(self.data.reshape(()).item(), format_spec)
+        return format(str(self), format_spec)
+
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
         body = np.array2string(self.data, separator=", ", prefix="tensor(")

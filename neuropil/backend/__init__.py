@@ -12,8 +12,13 @@ xp = np
 _FLOATX = "float32"
 _EPSILON = 1e-7
 
-__all__ = ["xp", "floatx", "set_floatx", "epsilon", "set_epsilon", "image_data_format",
+__all__ = ["xp", "backend", "floatx", "set_floatx", "epsilon", "set_epsilon", "image_data_format",
            "standardize_dtype", "get_uid", "clear_session", "distribution", "set_distribution"]
+
+
+def backend() -> str:
+    """The name of the backend, ``"numpy"`` (Keras programs check ``keras.backend.backend()``)."""
+    return "numpy"
 
 
 def floatx() -> str:

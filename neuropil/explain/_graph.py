@@ -82,14 +82,14 @@ def run(model, x, training=False, steps=None, prefix: str = ""):
         layer = node.layer
         if isinstance(layer, InputLayer):
             continue
-        args = map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t,
-                             node.call_args)
+        value = lambda t: values[id(t)] if isinstance(t, KerasTensor) else t  # noqa: E731
+        args = map_structure(value, node.call_args)
         if graph_of(layer) is not None:
             outputs = run(layer, args, training, steps, f"{prefix}{layer.name}/")
         else:
-            kwargs = dict(node.call_kwargs)
+            kwargs = map_structure(value, dict(node.call_kwargs))
             kwargs.setdefault("training", training)
-            outputs = layer(args, **kwargs)
+            outputs = layer(args, *map_structure(value, node.extra_args), **kwargs)
             steps.append(Step(prefix + layer.name, layer, args, outputs))
         for tensor, value in zip(node.output_tensors, flatten_structure(outputs)):
             values[id(tensor)] = value

@@ -64,3 +64,19 @@ __all__ += ["Conv1D", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D", "
             "UpSampling1D", "ZeroPadding1D", "Convolution1D", "Convolution1DTranspose",
             "SeparableConvolution1D", "MaxPool1D", "AvgPool1D", "GlobalAvgPool1D",
             "GlobalMaxPool1D"]
+
+
+def serialize(layer) -> dict:
+    """``keras.layers.serialize``: ``{"module", "class_name", "config", ...}`` for a layer."""
+    # NOTE: the registry lives in saving (level 8), imported only when called.
+    from neuropil.saving.registry import serialize_keras_object
+    return serialize_keras_object(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """``keras.layers.deserialize``: the layer that ``serialize`` described."""
+    from neuropil.saving.registry import deserialize_keras_object
+    return deserialize_keras_object(config, custom_objects=custom_objects)
+
+
+__all__ += ["serialize", "deserialize"]

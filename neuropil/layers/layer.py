@@ -190,21 +190,39 @@ class Layer:
         return outputs
 
     def _symbolic_call(self, *args, **kwargs):
-        inputs = args[0]
+        inputs, extra = args[0], args[1:]
         shapes = map_structure(lambda t: t.shape, inputs)
         try:
             self._prepare(shapes)
-            out_shapes = self.compute_output_shape(shapes)
+            if extra or is_symbolic(kwargs):
+                # Several tensor arguments (``layer(targets, logits)``): built from the first
+                # one's shape, as Keras does, and the output found by a trial run.
+                out_shapes = self._trial_output_shapes(inputs, extra, kwargs)
+            else:
+                out_shapes = self.compute_output_shape(shapes)
         except ValueError as error:
             # At graph construction, say which layers made the offending inputs.
             raise ValueError(f"{error}\n{_describe_call(self, inputs)}") from error
         outputs = map_structure(lambda s: KerasTensor(s, dtype=self.compute_dtype), out_shapes,
                                 is_leaf=_is_shape)
-        node = Node(self, inputs, dict(kwargs), outputs)
+        node = Node(self, inputs, dict(kwargs), outputs, extra_args=extra)
         self._inbound_nodes.append(node)
         for index, tensor in enumerate(node.output_tensors):
             tensor._keras_history = (self, len(self._inbound_nodes) - 1, index)
         return outputs
+
+    def _trial_output_shapes(self, inputs, extra, kwargs):
+        """Output shapes of a call with several tensor arguments, from a run on zeros."""
+        def concrete(x):
+            if not isinstance(x, KerasTensor):
+                return x
+            return Tensor(np.zeros(tuple(1 if d is None else d for d in x.shape), x.dtype))
+        batch = _batch_of(map_structure(lambda t: t.shape, inputs))
+        with no_grad():
+            out = self.call(map_structure(concrete, inputs),
+                            *map_structure(concrete, tuple(extra)),
+                            **self._call_kwargs(False, map_structure(concrete, dict(kwargs))))
+        return map_structure(lambda t: (batch,) + tuple(t.shape[1:]), out)
 
     def _prepare(self, shapes) -> None:
         """Checks the input against the spec, building the layer on its first call."""
@@ -235,6 +253,14 @@ class Layer:
         return kwargs
 
     # ---- weights -------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        # A Variable held in an attribute (``self.v = keras.Variable(...)``) is one of the
+        # layer's weights, as in Keras: trained, counted and saved like an add_weight one.
+        if isinstance(value, Variable) and "_own_weights" in self.__dict__ and \
+                not any(value is weight for weight in self._own_weights):
+            self._own_weights.append(value)
+        super().__setattr__(name, value)
+
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable: bool = True,
                    autocast: bool = True, regularizer=None, constraint=None,
                    aggregation: str = "none", name: str | None = None) -> Variable:
@@ -447,9 +473,10 @@ def _accepts(cls, argument: str) -> bool:
         cache = {}
         setattr(cls, "_accepts_cache", cache)
     if argument not in cache:
-        parameters = inspect.signature(cls.call).parameters
-        cache[argument] = argument in parameters or any(
-            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        # Only a parameter of that name counts, as in Keras: a call(self, inputs, *args,
+        # **kwargs) forwarding to a parent's call() must not receive an unexpected
+        # `training` (the layers inside still see it, from the enclosing call).
+        cache[argument] = argument in inspect.signature(cls.call).parameters
     return cache[argument]
 
 

@@ -45,11 +45,17 @@ class KerasTensor:
 class Node:
     """One call of a layer inside a graph: its symbolic inputs, outputs and call arguments."""
 
-    def __init__(self, layer, call_args, call_kwargs, outputs):
+    def __init__(self, layer, call_args, call_kwargs, outputs, extra_args=()):
         self.layer = layer
         self.call_args = call_args            # the structure the layer was called with
         self.call_kwargs = call_kwargs
-        self.input_tensors = flatten_structure(call_args)
+        # Positional arguments after the first (``layer(targets, logits)``), replayed as
+        # ``layer(call_args, *extra_args, **call_kwargs)``.
+        self.extra_args = tuple(extra_args)
+        self.input_tensors = [t for t in flatten_structure((call_args, self.extra_args,
+                                                            call_kwargs))
+                              if isinstance(t, KerasTensor)] \
+            if self.extra_args or is_symbolic(call_kwargs) else flatten_structure(call_args)
         self.outputs = outputs                # a KerasTensor or a list of them
         self.output_tensors = flatten_structure(outputs)
         self.parent_nodes = [t._keras_history[0]._inbound_nodes[t._keras_history[1]]

@@ -4,7 +4,8 @@ from __future__ import annotations
 from neuropil.layers.core import InputLayer
 from neuropil.layers.input_spec import InputSpec, format_shape
 from neuropil.layers.layer import Layer
-from neuropil.layers.node import KerasTensor, dict_keys, flatten_structure, map_structure
+from neuropil.layers.node import (KerasTensor, dict_keys, flatten_structure, is_symbolic,
+                                  map_structure)
 from neuropil.models.model import Model
 
 __all__ = ["Functional"]
@@ -90,9 +91,13 @@ class Functional(Model):
         for node, release in zip(self._nodes, self._release):
             if not node.input_tensors:   # an InputLayer
                 continue
-            args = map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t,
-                                 node.call_args)
-            outputs = node.layer(args, **node.call_kwargs)
+            value = lambda t: values[id(t)] if isinstance(t, KerasTensor) else t  # noqa: E731
+            args = map_structure(value, node.call_args)
+            if node.extra_args or is_symbolic(node.call_kwargs):
+                outputs = node.layer(args, *map_structure(value, node.extra_args),
+                                     **map_structure(value, node.call_kwargs))
+            else:
+                outputs = node.layer(args, **node.call_kwargs)
             for tensor, value in zip(node.output_tensors, flatten_structure(outputs)):
                 values[id(tensor)] = value
             for tensor_id in release:
@@ -132,7 +137,8 @@ class Functional(Model):
                 return {"class_name": "__keras_tensor__",
                         "config": {"shape": list(x.shape), "dtype": x.dtype,
                                    "keras_history": tensor_config(x)}}
-            return {"args": [map_structure(arg, node.call_args)],
+            return {"args": [map_structure(arg, a) for a in (node.call_args,
+                                                              *node.extra_args)],
                     "kwargs": map_structure(arg, node.call_kwargs)}
 
         layer_configs = []
@@ -185,7 +191,7 @@ def functional_from_config(cls, config: dict, make_layer):
                 if call is None:
                     break
                 args, kwargs = call
-                layer(args, **kwargs)
+                layer(*args, **kwargs)
                 own_nodes.append(layer._inbound_nodes[-1])
                 calls.pop(0)
                 progressed = True
@@ -266,13 +272,13 @@ def _node_call(node_data, created):
     kwargs = revive(node_data.get("kwargs") or {})
     if missing:
         return None
-    if not isinstance(args, list) or len(args) != 1:
-        raise ValueError("Functional config: neuropil layers take one positional input "
-                         f"(a tensor or a list of tensors); this call has {args!r}.")
+    if not isinstance(args, list) or not args:
+        raise ValueError("Functional config: a call needs its positional inputs as a "
+                         f"non-empty list; this call has {args!r}.")
     # Keras records mask=None on calls; neuropil has no masking.
     kwargs = {key: value for key, value in kwargs.items()
               if not (key == "mask" and value is None)}
-    return args[0], kwargs
+    return args, kwargs
 
 
 def _flatten_leaves(data) -> list:

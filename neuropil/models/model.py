@@ -31,7 +31,10 @@ class Model(Trainer, Layer):
         if args or "inputs" in kwargs:
             from neuropil.models.functional import Functional
             if not isinstance(self, Functional):
-                raise TypeError("Model(inputs, outputs) only works for keras.Model itself.")
+                # A subclass called with inputs and outputs (``CustomModel(inputs,
+                # outputs)`` with its own train_step): it becomes a functional model, as in
+                # Keras, which puts Functional in place of Model among its bases.
+                _inject_functional_model_class(type(self))
             Functional.__init__(self, *args, **kwargs)
             return
         Layer.__init__(self, trainable=kwargs.pop("trainable", True),
@@ -120,3 +123,14 @@ class Model(Trainer, Layer):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _inject_functional_model_class(cls):
+    """``cls`` with ``Functional`` in place of ``Model`` among its (indirect) bases."""
+    from neuropil.models.functional import Functional
+    if cls is Model:
+        return Functional
+    if cls is object or issubclass(cls, Functional):
+        return cls
+    cls.__bases__ = tuple(_inject_functional_model_class(base) for base in cls.__bases__)
+    return cls

@@ -293,6 +293,18 @@ class CompiledMetrics:
     def results(self) -> dict:
         return {name: m.result() for m, _, _, name in self.per_output}
 
+    # As one metric (Keras's "compile_metrics"): what ``model.metrics`` lists until the first
+    # batch has built the metrics, so that a custom train_step looping over
+    # ``self.metrics`` (``metric.update_state(y, y_pred)``) builds and updates them.
+    name = "compile_metrics"
+
+    @property
+    def variables(self) -> list:
+        return [v for metric, _, _, _ in self.per_output for v in metric.variables]
+
+    def result(self) -> dict:
+        return self.results()
+
     @property
     def names(self) -> list:
         return [name for _, _, _, name in self.per_output]

@@ -23,6 +23,54 @@ from neuropil.training.compile_utils import CompiledLoss, CompiledMetrics
 __all__ = ["Trainer"]
 
 
+_PACKED = object()  # train_step(data) called Keras's way, with the batch as one tuple
+_STEP_STYLE: dict = {}  # step function -> takes Keras's one `data` argument
+
+
+def _unpack_data(data):
+    """``(x, y, sample_weight)`` from Keras's ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, w)``."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if isinstance(data, tuple) and 1 <= len(data) <= 3:
+        return data + (None,) * (3 - len(data))
+    return data, None, None
+
+
+def _takes_packed_data(step) -> bool:
+    """True for an override written Keras's way, ``def train_step(self, data)``."""
+    function = getattr(step, "__func__", step)
+    if function is Trainer.train_step or function is Trainer.test_step:
+        return False
+    if function not in _STEP_STYLE:
+        import inspect
+        try:
+            parameters = inspect.signature(step).parameters.values()
+        except (TypeError, ValueError):
+            _STEP_STYLE[function] = False
+        else:
+            positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY,
+                                                              p.POSITIONAL_OR_KEYWORD)]
+            varargs = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+            _STEP_STYLE[function] = len(positional) == 1 and not varargs
+    return _STEP_STYLE[function]
+
+
+def _pythonify(logs: dict) -> dict:
+    """Logs as Keras reports them: nested dicts (a metric whose result is a dict) flattened,
+    numbers as Python floats."""
+    flat = {}
+    for key, value in logs.items():
+        if isinstance(value, dict):
+            flat.update(_pythonify(value))
+            continue
+        value = getattr(value, "data", value)
+        try:
+            flat[key] = float(np.asarray(value))
+        except (TypeError, ValueError):
+            flat[key] = value
+    return flat
+
+
 class Trainer:
     """compile / fit / evaluate / predict, with Keras's arguments and defaults."""
 
@@ -84,6 +132,10 @@ class Trainer:
             return []
         loss_trackers = [t for t in self._compiled_loss.trackers if t is not None] \
             if self._compiled_loss is not None and self._compiled_loss.built else []
+        if not self._compiled_metrics.built and (self._compiled_metrics.identifiers or
+                                                 self._compiled_metrics.weighted_identifiers):
+            # Keras's "compile_metrics" container: its update_state() builds the metrics.
+            return [self._loss_tracker, self._compiled_metrics] + loss_trackers
         return [self._loss_tracker] + self._compiled_metrics.metrics + \
             self._compiled_metrics.weighted + loss_trackers
 
@@ -161,7 +213,15 @@ class Trainer:
         self._data_loss = data_loss if total is not data_loss else None
         return total
 
-    def train_step(self, x, y=None, sample_weight=None) -> dict:
+    def train_step(self, x, y=_PACKED, sample_weight=None) -> dict:
+        """One gradient step on a batch; returns the logs (metric name -> value).
+
+        fit() calls it as ``train_step(x, y, sample_weight)``. Called Keras's way, with one
+        argument (``super().train_step(data)`` in an override), ``data`` is ``x``, ``(x,)``,
+        ``(x, y)`` or ``(x, y, sample_weight)``. An override may take either form: one
+        written ``def train_step(self, data)`` gets the batch packed, as in Keras."""
+        if y is _PACKED:
+            x, y, sample_weight = _unpack_data(x)
         y_pred = self(x, training=True)
         loss = self.compute_loss(x, y, y_pred, sample_weight)
         self._descend(loss)
@@ -181,7 +241,10 @@ class Trainer:
                 grads = self._distribution.allreduce_gradients(grads, self._gradient_share)
             self.optimizer.apply(grads, weights)
 
-    def test_step(self, x, y=None, sample_weight=None) -> dict:
+    def test_step(self, x, y=_PACKED, sample_weight=None) -> dict:
+        """One batch's loss and metrics in inference mode; called like ``train_step``."""
+        if y is _PACKED:
+            x, y, sample_weight = _unpack_data(x)
         with no_grad():
             y_pred = self(x, training=False)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
@@ -190,6 +253,36 @@ class Trainer:
     def predict_step(self, x):
         with no_grad():
             return self(x, training=False)
+
+    def _run_step(self, name: str, x, y, sample_weight) -> dict:
+        """``train_step`` or ``test_step`` on one batch, the way the method is written: an
+        override taking one ``data`` argument (Keras's signature) gets ``(x, y, w)`` packed
+        as Keras packs it (``x`` alone when there are no targets)."""
+        step = getattr(self, name)
+        if not _takes_packed_data(step):
+            return step(x, y, sample_weight)
+        if name == "train_step":
+            # A custom step calls loss.backward() itself: start it from clean gradients
+            # (Keras's torch guide calls self.zero_grad() for this).
+            self.zero_grad()
+        if y is None:
+            data = (x,) if isinstance(x, (list, tuple)) else x
+        else:
+            data = (x, y) if sample_weight is None else (x, y, sample_weight)
+        return step(data)
+
+    def zero_grad(self) -> None:
+        """Clears the gradient of every weight (before a ``loss.backward()`` of one's own)."""
+        for weight in self.weights:
+            weight.grad = None
+
+    def _epoch_logs(self, step_logs) -> dict:
+        """The logs at the end of an epoch (or evaluation): the metrics' results, unless a
+        custom step returned other names; then its last logs, as Keras does."""
+        logs = self._logs()
+        if isinstance(step_logs, dict) and set(_pythonify(step_logs)) != set(logs):
+            return _pythonify(step_logs)
+        return logs
 
     def _track(self, loss, y, y_pred, sample_weight) -> dict:
         first = flatten_structure(y_pred)[0]
@@ -317,6 +410,7 @@ class Trainer:
         callback_list.on_train_begin()
         initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
         epoch_logs: dict = {}
+        logs = None
         for epoch in range(initial_epoch, epochs):
             if batches.exhausted:  # a generator used up by the previous epochs
                 warnings.warn("Your input ran out of data; interrupting training before "
@@ -329,13 +423,13 @@ class Trainer:
             for step, (xb, yb, wb) in enumerate(batches):
                 callback_list.on_train_batch_begin(step)
                 wb = _with_class_weight(wb, yb, class_weight)
-                logs = (self.train_step(xb, yb, wb) if distribution is None else
-                        self._distributed_train_step(distribution, xb, yb, wb))
+                logs = (self._run_step("train_step", xb, yb, wb) if distribution is None
+                        else self._distributed_train_step(distribution, xb, yb, wb))
                 callback_list.on_train_batch_end(step, logs)
                 if self.stop_training or step_cap is not None and step + 1 >= step_cap:
                     break
             batches.end_epoch()
-            epoch_logs = self._logs()
+            epoch_logs = self._epoch_logs(logs)
             if validation is not None and _should_validate(epoch, validation_freq):
                 val_logs = self._run_evaluation(validation, callback_list)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -403,7 +497,7 @@ class Trainer:
         distribution.batch_slice = (start, stop, num_samples(x, "x"))
         try:
             if share:
-                return self.train_step(pick(x), pick(y), pick(sample_weight))
+                return self._run_step("train_step", pick(x), pick(y), pick(sample_weight))
             xb, yb, wb = pick(x), pick(y), pick(sample_weight)
             self._descend(self.compute_loss(xb, yb, self(xb, training=True), wb))
             return self._logs()
@@ -525,9 +619,10 @@ class Trainer:
         self.stop_evaluating = False
         callback_list.on_test_begin()
         steps = 0
+        logs = None
         for step, (xb, yb, wb) in enumerate(batches):
             callback_list.on_test_batch_begin(step)
-            logs = self.test_step(xb, yb, wb)
+            logs = self._run_step("test_step", xb, yb, wb)
             callback_list.on_test_batch_end(step, logs)
             steps += 1
             if self.stop_evaluating:
@@ -538,7 +633,7 @@ class Trainer:
                              "the previous validations. Pass `validation_steps` so that each "
                              "validation takes that many batches, or a re-iterable source "
                              "(a list of batches, a PyDataset, a dataset).")
-        logs = self._logs()
+        logs = self._epoch_logs(logs)
         callback_list.on_test_end(logs)
         return logs
 
@@ -584,8 +679,9 @@ class Trainer:
         x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
         self._check_data(x, y, sample_weight, "train_on_batch")
         self.reset_metrics()  # per-batch values, as Keras does since 2026
-        logs = self.train_step(x, y, _with_class_weight(sample_weight, y, class_weight))
-        return self._format_result(logs, return_dict)
+        logs = self._run_step("train_step", x, y,
+                              _with_class_weight(sample_weight, y, class_weight))
+        return self._format_result(self._epoch_logs(logs), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch in inference mode, without training."""
@@ -593,7 +689,8 @@ class Trainer:
         x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
         self._check_data(x, y, sample_weight, "test_on_batch")
         self.reset_metrics()
-        return self._format_result(self.test_step(x, y, sample_weight), return_dict)
+        logs = self._run_step("test_step", x, y, sample_weight)
+        return self._format_result(self._epoch_logs(logs), return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, as a NumPy array."""

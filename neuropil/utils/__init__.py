@@ -28,7 +28,7 @@ __all__ = ["to_categorical", "normalize", "set_random_seed", "get_file", "PyData
            "get_custom_objects", "get_registered_name", "get_registered_object", "Progbar",
            "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "split_dataset",
            "enable_interactive_logging", "disable_interactive_logging",
-           "is_interactive_logging_enabled"]
+           "is_interactive_logging_enabled", "plot_model"]
 
 
 def normalize(x, axis=-1, order=2):
@@ -36,3 +36,16 @@ def normalize(x, axis=-1, order=2):
     x = np.asarray(x)
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return x / np.where(norm == 0, 1, norm)
+
+
+def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
+               show_layer_names=False, rankdir="TB", expand_nested=False, dpi=200,
+               show_layer_activations=False, show_trainable=False, **kwargs):
+    """Draws the model's layer graph into ``to_file`` (a PNG), as ``keras.utils.plot_model``.
+
+    Drawn with matplotlib by ``neuropil.plot.model`` (no pydot / Graphviz needed); the
+    arguments after ``show_shapes`` are accepted for compatibility. Returns None.
+    """
+    # NOTE: plot is level 8 like utils; imported on use so that keras.utils stays light.
+    from neuropil.plot.graph import model as draw_model
+    draw_model(model, path=to_file, show_shapes=show_shapes)
