@@ -1,11 +1,13 @@
 """Functional models: a graph of layer calls, replayed on real data in topological order."""
 from __future__ import annotations
 
+from neuropil.autodiff import is_grad_enabled
 from neuropil.layers.core import InputLayer
 from neuropil.layers.input_spec import InputSpec, format_shape
 from neuropil.layers.layer import Layer
 from neuropil.layers.node import (KerasTensor, dict_keys, flatten_structure, is_symbolic,
                                   map_structure)
+from neuropil.models.fusion import inference_chains
 from neuropil.models.model import Model
 
 __all__ = ["Functional"]
@@ -88,10 +90,21 @@ class Functional(Model):
 
     def call(self, inputs, training=None):
         values = {id(t): v for t, v in zip(self.inputs, self._flatten_inputs(inputs))}
+        # In inference, conv -> batch norm (-> relu) chains run as one convolution.
+        chains = {} if training or is_grad_enabled() else \
+            inference_chains(self._nodes, flatten_structure(self._outputs_struct))
+        skipped = {id(n) for chain in chains.values() for n in chain.nodes[1:]}
         for node, release in zip(self._nodes, self._release):
             if not node.input_tensors:   # an InputLayer
                 continue
             value = lambda t: values[id(t)] if isinstance(t, KerasTensor) else t  # noqa: E731
+            if id(node) in chains or id(node) in skipped:
+                if id(node) in chains:
+                    chain = chains[id(node)]
+                    values[id(chain.output)] = chain.run(value(node.input_tensors[0]))
+                for tensor_id in release:  # a chain's inner results were never stored
+                    values.pop(tensor_id, None)
+                continue
             args = map_structure(value, node.call_args)
             if node.extra_args or is_symbolic(node.call_kwargs):
                 outputs = node.layer(args, *map_structure(value, node.extra_args),
