@@ -22,7 +22,7 @@ in place on the GEMM's output, and backward masks the incoming gradient once.
 With numba installed (``accel.py``, ``numba_kernels.py``): a one-channel, stride-1
 convolution (a grayscale first layer) runs as a direct compiled loop per chunk, without
 columns, and col2im is compiled; a 3x3 stride-1 convolution of 8 or more channels (a
-ResNet's) runs as Winograd's F(2x2, 3x3) (``winograd.py``: 2.25x fewer multiplications,
+ResNet's) runs as Winograd's F(4x4, 3x3) (``winograd.py``: 4x fewer multiplications,
 compiled transforms). The NumPy code stays the reference; the tests run both.
 
 Measured on ResNet-20 (batch 128, 2 cores; bench/bench_resnet20.py), against keeping a whole
@@ -147,7 +147,8 @@ class Conv2D(Op):
         self.u = None
         if compiled is not None and x.shape[-1] == 1 and self.strides == self.dilation == (1, 1):
             self._direct_forward(compiled, window, x, kernel, bias, out)
-        elif winograd.applies(window, kernel.shape) and x.dtype == kernel.dtype == out.dtype:
+        elif (x.dtype == kernel.dtype == out.dtype
+              and winograd.applies(window, kernel.shape, out.dtype)):
             self.u = winograd.forward(x, kernel, bias, self.relu, out, window)
         else:
             self._gemm_forward(window, x, kernel, bias, out)
@@ -160,12 +161,12 @@ class Conv2D(Op):
         return out
 
     def _direct_forward(self, compiled, window, x, kernel, bias, out):
-        """The compiled one-channel loop, chunk by chunk; keeps the padded images."""
+        """The compiled one-channel loop, chunk by chunk; keeps the padded images. The
+        kernel and bias become tuples once (``one_channel_taps``), not once per chunk."""
         xp = np.ascontiguousarray(window.pad(x)[..., 0])
-        taps = np.ascontiguousarray(kernel[:, :, 0])
-        bias = np.zeros(out.shape[-1], out.dtype) if bias is None else bias
+        taps, biases = compiled.one_channel_taps(kernel[:, :, 0], bias)
         threads.map_chunks(
-            lambda part: compiled.conv_one_channel_forward(xp[part], taps, bias, self.relu,
+            lambda part: compiled.conv_one_channel_forward(xp[part], taps, biases, self.relu,
                                                            out[part]),
             batch_chunks(len(x), image_bytes(out) * 2))
         if self.recording and any(self.needs_grad[1:]):

@@ -280,6 +280,56 @@ def test_conv2d_float32_compiled_equals_numpy(x_shape, out_channels, padding):
         np.testing.assert_allclose(c_g, g, rtol=1e-4, atol=1e-4)
 
 
+# x shape, kernel (kh, kw), padding, filters: the compiled one-channel loop takes six filters
+# a pass (the last group padded with zero filters) and keeps planes as wide as the padded
+# image, so odd and even sizes, several groups and a part-filled one.
+ONE_CHANNEL = [
+    ((3, 9, 7, 1), (3, 3), "same", 6),
+    ((2, 11, 13, 1), (5, 5), "valid", 8),     # two groups, the second with two filters
+    ((1, 6, 5, 1), (2, 2), "same", 1),        # even kernel: padding (0, 1); batch 1
+    ((2, 7, 10, 1), (4, 4), "same", 13),      # three groups
+    ((1, 28, 28, 1), (5, 5), "same", 6),      # LeNet's first layer, batch 1
+]
+
+
+@pytest.mark.parametrize("x_shape, k_hw, padding, filters", ONE_CHANNEL,
+                         ids=[f"{x}-k{k}-{p}-o{o}" for x, k, p, o in ONE_CHANNEL])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("relu, with_bias", [(True, True), (False, True), (True, False),
+                                             (False, False)])
+def test_conv2d_one_channel_compiled_equals_numpy(x_shape, k_hw, padding, filters, dtype,
+                                                  relu, with_bias):
+    """The direct compiled loop (one channel, stride 1) against im2col and NumPy: forward,
+    kernel and bias gradients, with and without relu and bias. Half the outputs are
+    negative, so relu's mask matters; float32 sums in another order, so rounding apart."""
+    pytest.importorskip("numba")
+    from neuropil.ops import accel
+
+    rng = np.random.default_rng(57)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    kernel = (rng.standard_normal(k_hw + (1, filters)) * 0.3).astype(dtype)
+    arrays = [x, kernel] + ([rng.standard_normal(filters).astype(dtype)] if with_bias else [])
+
+    def fn(a, k, b=None):
+        return ops.conv2d(a, k, padding=padding, bias=b, relu=relu)
+
+    weights = rng.standard_normal(fn(*arrays).shape).astype(dtype)
+    results = []
+    for enabled in (False, True):
+        accel.set_enabled(enabled)
+        try:
+            results.append(our_grads(fn, arrays, weights))
+        finally:
+            accel.set_enabled(None)
+    (out, grads), (c_out, c_grads) = results
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    assert c_out.dtype == dtype
+    np.testing.assert_allclose(c_out, out, **tol)
+    for g, c_g in zip(grads, c_grads):
+        assert c_g.dtype == dtype
+        np.testing.assert_allclose(c_g, g, **tol)
+
+
 def test_numba_can_be_switched_off_by_environment_variable():
     import os
     import subprocess

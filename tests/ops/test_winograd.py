@@ -133,3 +133,15 @@ def test_winograd_kernel_transform_and_its_gradient_are_adjoint():
     lhs = np.sum(winograd.transform_kernel(g) * du)
     rhs = np.sum(g * winograd.kernel_gradient(du))
     assert abs(lhs - rhs) < 1e-10 * abs(lhs)
+
+
+def test_half_precision_stays_with_im2col():
+    """numba has no float16 arithmetic: such convolutions keep the NumPy path."""
+    window = SlidingWindow((8, 8), (3, 3), (1, 1), (1, 1), "same")
+    assert not winograd.applies(window, (3, 3, 8, 4), np.float16)
+    x = random_array(2, 8, 8, 8, seed=16).astype(np.float16)
+    kernel = random_array(3, 3, 8, 4, seed=17).astype(np.float16)
+    out = ops.conv2d(Tensor(x), Tensor(kernel), padding="same").numpy()
+    assert out.dtype == np.float16
+    expected = conv2d_reference(x.astype(np.float64), kernel.astype(np.float64), 1, "same", 1)
+    np.testing.assert_allclose(out, expected, rtol=2e-2, atol=5e-2)
