@@ -2,10 +2,14 @@
 
     python bench/bench_norm.py                   # 9 repeats, 2 threads
     python bench/bench_norm.py --repeats 15 --threads 1
+    NEUROPIL_DISABLE_NUMBA=1 python bench/bench_norm.py   # batch norm's NumPy path
 
 Workloads (float32, random inputs, the layer alone):
   bn lenet1   BatchNormalization on (128, 28, 28, 6): the output of LeNet's first conv
   bn lenet2   BatchNormalization on (128, 10, 10, 16): the output of LeNet's second conv
+  bn resnet1  BatchNormalization on (128, 32, 32, 16): ResNet-20's first stage (CIFAR-10)
+  bn resnet2  BatchNormalization on (128, 16, 16, 32): ResNet-20's second stage
+  bn resnet3  BatchNormalization on (128, 8, 8, 64): ResNet-20's third stage
   ln mlp      LayerNormalization on (128, 256)
 Rows: "train fwd+bwd" calls the layer with ``training=True`` (batch statistics, moving
 averages updated) and runs backward with a fixed random output gradient to the input, gamma
@@ -35,7 +39,9 @@ import sys
 from _common import (Worker, blas_threads, limit_threads, median, noisy, print_table, serve,
                      take_turns)
 
-BATCH_NORMS = [("bn lenet1", (128, 28, 28, 6)), ("bn lenet2", (128, 10, 10, 16))]
+BATCH_NORMS = [("bn lenet1", (128, 28, 28, 6)), ("bn lenet2", (128, 10, 10, 16)),
+               ("bn resnet1", (128, 32, 32, 16)), ("bn resnet2", (128, 16, 16, 32)),
+               ("bn resnet3", (128, 8, 8, 64))]
 LAYER_NORMS = [("ln mlp", (128, 256))]
 STEPS = ("train", "infer")
 ROUND = 0.02  # seconds of calls per timed round

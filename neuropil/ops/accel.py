@@ -1,15 +1,16 @@
-"""Whether conv2d and max pooling use the optional compiled loops (numba), and the switch.
+"""Whether conv2d, max pooling and batch norm use the optional compiled loops (numba), and
+the switch.
 
 The core needs NumPy only. With numba installed (``pip install neuropil[fast]``) these run
 as compiled loops from ``numba_kernels``: one-channel stride-1 convolutions (directly, no
-im2col), conv2d's input gradient (col2im) and max pooling. Otherwise, or with the
-environment variable ``NEUROPIL_DISABLE_NUMBA=1``, the NumPy code beside them runs. Both
-compute the same numbers up to the order of float additions (the tests compare them); the
-compiled loops make one pass where NumPy makes several, and LeNet-5 trains 1.4x faster
-with them (bench/README.md).
+im2col), conv2d's input gradient (col2im) and max pooling; batch norm's passes from
+``norm_kernels``. Otherwise, or with the environment variable ``NEUROPIL_DISABLE_NUMBA=1``,
+the NumPy code beside them runs. Both compute the same numbers up to the order of float
+additions (the tests compare them); the compiled loops make one pass where NumPy makes
+several, and LeNet-5 trains 1.4x faster with them (bench/README.md).
 
-numba is imported on the first convolution or pooling, not with neuropil (it takes ~0.5 s).
-The loops run on the calling thread (see ``numba_kernels``).
+numba is imported on the first convolution, pooling or batch norm, not with neuropil (it
+takes ~0.5 s). The loops run on the calling thread (see ``numba_kernels``).
 
 Example:
 >>> from neuropil.ops import accel
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["kernels", "set_enabled"]
+__all__ = ["kernels", "norm_kernels", "set_enabled"]
 
 _DISABLED_BY_ENV = os.environ.get("NEUROPIL_DISABLE_NUMBA", "") not in ("", "0")
 _state = {"wanted": not _DISABLED_BY_ENV, "module": None}
@@ -37,6 +38,14 @@ def kernels():
         except ImportError:  # numba is not installed (or cannot load): NumPy it is
             _state["module"] = False
     return _state["module"] or None
+
+
+def norm_kernels():
+    """The ``norm_kernels`` module (batch norm's loops), or None, as ``kernels()`` decides."""
+    if kernels() is None:
+        return None
+    from neuropil.ops import norm_kernels as module  # numba: kernels() found it
+    return module
 
 
 def set_enabled(enabled) -> None:

@@ -8,6 +8,7 @@ import pytest
 from helpers import check_op, random_array
 from neuropil import ops
 from neuropil.autodiff import Tensor, no_grad
+from neuropil.ops import accel
 
 # The engine module; `neuropil.ops.norm` itself is Keras's norm() function.
 norm = importlib.import_module("neuropil.ops.norm")
@@ -72,7 +73,7 @@ def row_target(request, monkeypatch):
 
 
 @pytest.mark.parametrize("shape, axis", BN_CASES, ids=str)
-def test_batch_norm_matches_composed_twin(shape, axis, row_target):
+def test_batch_norm_matches_composed_twin(shape, axis, row_target, kernels_path):
     x = random_array(*shape, seed=1)
     gamma, beta = random_array(shape[axis], seed=2), random_array(shape[axis], seed=3)
     fused = lambda x, g, b: ops.batch_norm(x, g, b, axis=axis)  # noqa: E731
@@ -84,7 +85,7 @@ def test_batch_norm_matches_composed_twin(shape, axis, row_target):
 
 
 @pytest.mark.parametrize("shape, axis", BN_CASES[:4], ids=str)
-def test_batch_norm_inference_matches_composed_twin(shape, axis, row_target):
+def test_batch_norm_inference_matches_composed_twin(shape, axis, row_target, kernels_path):
     c = shape[axis]
     x, gamma, beta = random_array(*shape, seed=4), random_array(c, seed=5), random_array(c, seed=6)
     mean, variance = random_array(c, seed=7), np.abs(random_array(c, seed=8))
@@ -168,6 +169,119 @@ def test_batch_norm_under_no_grad_records_nothing():
 def test_batch_norm_rejects_a_bad_axis():
     with pytest.raises(ValueError, match="axis 2 is out of range"):
         ops.batch_norm(Tensor(np.ones((2, 3))), axis=2)
+
+
+# ---- batch norm's compiled loops (ops/norm_kernels.py) against its NumPy path -------------
+def _both_paths(run):
+    """``run()`` on the NumPy path, then on the compiled loops."""
+    pytest.importorskip("numba")
+    results = []
+    for enabled in (False, True):
+        accel.set_enabled(enabled)
+        try:
+            results.append(run())
+        finally:
+            accel.set_enabled(None)
+    return results
+
+
+def _views(name, x):
+    """x as the op receives it: contiguous, or the same values in a strided view."""
+    if name == "transposed":  # channels last, from a channels-first array
+        return np.ascontiguousarray(np.moveaxis(x, -1, 1)).transpose(0, 2, 3, 1)
+    if name == "every other sample":
+        return np.repeat(x, 2, axis=0)[::2]
+    return x
+
+
+# (shape, axis, view): odd channel counts, batch 1, channels first, non-contiguous inputs
+COMPILED_CASES = [((128, 28, 28, 6), -1, "contiguous"), ((7, 5, 5, 3), -1, "contiguous"),
+                  ((1, 4, 4, 5), -1, "contiguous"), ((9, 13), -1, "contiguous"),
+                  ((6, 3, 4, 4), 1, "contiguous"), ((16, 6, 6, 7), -1, "transposed"),
+                  ((10, 5, 5, 3), -1, "every other sample")]
+
+
+def assert_close_to_reference(actual, reference):
+    """Equal up to float rounding, relative to the array's largest value: dgamma sums
+    ~10^5 products to a small number, and the NumPy path's float32 column sums are the
+    less accurate of the two there."""
+    rtol = 1e-5 if reference.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(actual, reference, rtol=rtol,
+                               atol=rtol * max(np.max(np.abs(reference), initial=0.0), 1.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("shape, axis, view", COMPILED_CASES, ids=str)
+def test_batch_norm_compiled_matches_numpy(shape, axis, view, dtype, row_target):
+    rng = np.random.default_rng(21)
+    x = _views(view, (rng.normal(3.0, 2.0, shape)).astype(dtype))
+    g = rng.normal(size=shape).astype(dtype)
+    c = shape[axis]
+    gamma0, beta0 = np.linspace(0.5, 2, c).astype(dtype), np.linspace(-1, 1, c).astype(dtype)
+
+    def run():
+        xt = Tensor(x, requires_grad=True)
+        gamma, beta = Tensor(gamma0, requires_grad=True), Tensor(beta0, requires_grad=True)
+        y, mean, variance = ops.batch_norm(xt, gamma, beta, axis=axis, return_moments=True)
+        y.backward(g)
+        return y.numpy(), mean.numpy(), variance.numpy(), xt.grad, gamma.grad, beta.grad
+
+    for a, b in zip(*_both_paths(run)):
+        assert a.dtype == b.dtype == dtype
+        assert_close_to_reference(b, a)
+
+
+@pytest.mark.parametrize("center, scale", [(False, True), (True, False), (False, False)])
+def test_batch_norm_compiled_without_gamma_or_beta(center, scale):
+    x, g = random_array(12, 5, 5, 3, seed=22), random_array(12, 5, 5, 3, seed=23)
+    gamma = Tensor(random_array(3, seed=24), requires_grad=True) if scale else None
+    beta = Tensor(random_array(3, seed=25), requires_grad=True) if center else None
+
+    def run():
+        xt = Tensor(x, requires_grad=True)
+        ops.batch_norm(xt, gamma, beta).backward(g)
+        grads = [p.grad for p in (gamma, beta) if p is not None]
+        for p in (gamma, beta):
+            if p is not None:
+                p.grad = None
+        return [xt.grad, *grads]
+
+    for a, b in zip(*_both_paths(run)):
+        assert_close_to_reference(b, a)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("shape, axis, view", COMPILED_CASES, ids=str)
+def test_batch_norm_inference_compiled_matches_numpy(shape, axis, view, dtype, row_target):
+    rng = np.random.default_rng(26)
+    x = _views(view, rng.normal(3.0, 2.0, shape).astype(dtype))
+    c = shape[axis]
+    params = [rng.normal(size=c).astype(dtype), rng.uniform(0.5, 2, c).astype(dtype),
+              np.linspace(0.5, 2, c).astype(dtype), np.linspace(-1, 1, c).astype(dtype)]
+    with no_grad():
+        a, b = _both_paths(lambda: ops.batch_norm_inference(
+            Tensor(x), *map(Tensor, params), axis=axis).numpy())
+    assert a.dtype == b.dtype == dtype
+    assert_close_to_reference(b, a)
+
+
+def test_batch_norm_compiled_statistics_of_a_large_mean_in_float32():
+    """Shifted float64 sums: a mean 1000 standard deviations away costs no precision."""
+    x = np.random.default_rng(27).normal(1000.0, 1.0, (64, 8, 8, 4))
+
+    def run():
+        _, mean, variance = ops.batch_norm(Tensor(x.astype(np.float32)), return_moments=True)
+        return mean.numpy(), variance.numpy()
+
+    _, (mean, variance) = _both_paths(run)
+    np.testing.assert_allclose(mean, x.mean(axis=(0, 1, 2)), rtol=1e-6)
+    np.testing.assert_allclose(variance, x.var(axis=(0, 1, 2)), rtol=1e-4)
+
+
+def test_batch_norm_inference_of_an_empty_batch(kernels_path):
+    ones = Tensor(np.ones(3, np.float32))
+    y = ops.batch_norm_inference(Tensor(np.zeros((0, 4, 4, 3), np.float32)), ones, ones)
+    assert y.shape == (0, 4, 4, 3) and y.dtype == np.float32
 
 
 # ---- layer norm --------------------------------------------------------------------------
