@@ -90,20 +90,37 @@ class Functional(Model):
 
     def call(self, inputs, training=None):
         values = {id(t): v for t, v in zip(self.inputs, self._flatten_inputs(inputs))}
-        # In inference, conv -> batch norm (-> relu) chains run as one convolution.
+        # In inference, conv -> batch norm (-> add) (-> relu) chains run as one convolution,
+        # where the chain's last layer would run (see models/fusion.py).
         chains = {} if training or is_grad_enabled() else \
             inference_chains(self._nodes, flatten_structure(self._outputs_struct))
-        skipped = {id(n) for chain in chains.values() for n in chain.nodes[1:]}
+        inside = {id(n) for c in chains.values() for n in c.nodes[:-1]}
+        pending: dict = {}  # a tensor a chain has yet to read -> those chains
+        for chain in chains.values():
+            for tensor in chain.inputs:
+                pending.setdefault(id(tensor), set()).add(chain)
+        waiting: dict = {}  # a chain -> the tensors to free once it has run
+
+        def free(tensor_ids):
+            for tensor_id in tensor_ids:
+                if pending.get(tensor_id):
+                    waiting.setdefault(next(iter(pending[tensor_id])), []).append(tensor_id)
+                else:  # (a chain's inner results were never stored)
+                    values.pop(tensor_id, None)
+
         for node, release in zip(self._nodes, self._release):
             if not node.input_tensors:   # an InputLayer
                 continue
             value = lambda t: values[id(t)] if isinstance(t, KerasTensor) else t  # noqa: E731
-            if id(node) in chains or id(node) in skipped:
-                if id(node) in chains:
-                    chain = chains[id(node)]
-                    values[id(chain.output)] = chain.run(value(node.input_tensors[0]))
-                for tensor_id in release:  # a chain's inner results were never stored
-                    values.pop(tensor_id, None)
+            if id(node) in inside:
+                free(release)
+                continue
+            if id(node) in chains:
+                chain = chains[id(node)]
+                values[id(chain.output)] = chain.run(value)
+                for tensor in chain.inputs:
+                    pending[id(tensor)].discard(chain)
+                free(waiting.pop(chain, []) + release)
                 continue
             args = map_structure(value, node.call_args)
             if node.extra_args or is_symbolic(node.call_kwargs):
@@ -113,8 +130,7 @@ class Functional(Model):
                 outputs = node.layer(args, **node.call_kwargs)
             for tensor, value in zip(node.output_tensors, flatten_structure(outputs)):
                 values[id(tensor)] = value
-            for tensor_id in release:
-                del values[tensor_id]
+            free(release)
         return map_structure(lambda t: values[id(t)], self._outputs_struct)
 
     def compute_output_shape(self, input_shape):

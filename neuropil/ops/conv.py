@@ -128,12 +128,16 @@ class Conv2D(Op):
 
     xp = None
 
-    def __init__(self, strides, padding, dilation_rate, relu=False):
+    def __init__(self, strides, padding, dilation_rate, relu=False, has_bias=False,
+                 has_residual=False):
         self.strides, self.padding = pair(strides, "strides"), padding
         self.dilation = pair(dilation_rate, "dilation_rate")
         self.relu = bool(relu)
+        self.has_bias, self.has_residual = has_bias, has_residual
 
-    def forward(self, x, kernel, bias=None):
+    def forward(self, x, kernel, *rest):
+        bias = rest[0] if self.has_bias else None
+        residual = rest[-1] if self.has_residual else None
         _check(x, kernel, "conv2d", "(kh, kw, in_channels, out_channels)")
         n, o = x.shape[0], kernel.shape[-1]
         if bias is not None and bias.shape != (o,):
@@ -143,45 +147,58 @@ class Conv2D(Op):
                                self.padding)
         out = np.empty((n,) + window.out_hw + (o,), np.result_type(x, kernel, *(
             [] if bias is None else [bias])))
+        if residual is not None and residual.shape != out.shape:
+            raise ValueError(f"conv2d: the residual must have the output's shape {out.shape}. "
+                             f"Received: residual.shape={residual.shape}")
         compiled = accel.kernels()
         self.u = None
         if compiled is not None and x.shape[-1] == 1 and self.strides == self.dilation == (1, 1):
-            self._direct_forward(compiled, window, x, kernel, bias, out)
+            self._direct_forward(compiled, window, x, kernel, bias, out, residual)
         elif (x.dtype == kernel.dtype == out.dtype
               and winograd.applies(window, kernel.shape, out.dtype)):
-            self.u = winograd.forward(x, kernel, bias, self.relu, out, window)
+            self.u = winograd.forward(x, kernel, bias, self.relu, out, window, residual)
         else:
-            self._gemm_forward(window, x, kernel, bias, out)
+            self._gemm_forward(window, x, kernel, bias, out, residual)
         if self.recording:
             self.window, self.kernel_shape = window, kernel.shape
-            wants_x = self.needs_grad[1] if self.u is not None else any(self.needs_grad[1:])
+            wants_x = self.needs_grad[1] if self.u is not None else (
+                self.needs_grad[1] or self.has_bias and self.needs_grad[2])
             self.x = x if wants_x and self.xp is None else None
             self.kernel = kernel if self.needs_grad[0] else None
             self.out = out if self.relu else None
         return out
 
-    def _direct_forward(self, compiled, window, x, kernel, bias, out):
+    def _direct_forward(self, compiled, window, x, kernel, bias, out, residual=None):
         """The compiled one-channel loop, chunk by chunk; keeps the padded images. The
         kernel and bias become tuples once (``one_channel_taps``), not once per chunk."""
         xp = np.ascontiguousarray(window.pad(x)[..., 0])
         taps, biases = compiled.one_channel_taps(kernel[:, :, 0], bias)
+        relu_inside = self.relu and residual is None
         threads.map_chunks(
-            lambda part: compiled.conv_one_channel_forward(xp[part], taps, biases, self.relu,
+            lambda part: compiled.conv_one_channel_forward(xp[part], taps, biases, relu_inside,
                                                            out[part]),
             batch_chunks(len(x), image_bytes(out) * 2))
+        if residual is not None:  # rare here (a grayscale first layer): plain NumPy after
+            out += residual
+            if self.relu:
+                np.maximum(out, 0, out=out)
         if self.recording and any(self.needs_grad[1:]):
             self.xp, self.compiled = xp, compiled
 
-    def _gemm_forward(self, window, x, kernel, bias, out):
-        """Per chunk: im2col and one GEMM into ``out``, then relu in place."""
+    def _gemm_forward(self, window, x, kernel, bias, out, residual=None):
+        """Per chunk: im2col and one GEMM into ``out``, plus the residual, then relu, in
+        place."""
         o = kernel.shape[-1]
         weights = self._weights(kernel, bias)
         flat, per_image = out.reshape(-1, o), window.out_hw[0] * window.out_hw[1]
+        residual = None if residual is None else residual.reshape(-1, o)
 
         def chunk(part):
             rows = flat[part.start * per_image:part.stop * per_image]
             np.matmul(window.columns(x[part], bias is not None, in_scratch=True), weights,
                       out=rows)
+            if residual is not None:
+                rows += residual[part.start * per_image:part.stop * per_image]
             if self.relu:
                 np.maximum(rows, 0, out=rows)
 
@@ -195,9 +212,14 @@ class Conv2D(Op):
         return weights if bias is None else np.concatenate([weights, bias.reshape(1, -1)])
 
     def backward(self, grad):
-        with_bias = len(self.needs_grad) == 3
-        if self.u is not None:
-            return self._winograd_backward(grad, with_bias)
+        grads = self._winograd_backward(grad) if self.u is not None else self._gemm_backward(grad)
+        if self.has_residual:  # d(relu(conv + residual)) / d residual: the masked gradient
+            wants = self.needs_grad[-1]
+            grads += ((grad * (self.out > 0) if self.relu else grad) if wants else None,)
+        return grads
+
+    def _gemm_backward(self, grad):
+        with_bias = self.has_bias
         n, o = grad.shape[0], grad.shape[-1]
         window, per_image = self.window, self.window.out_hw[0] * self.window.out_hw[1]
         g2 = grad.reshape(-1, o)
@@ -236,11 +258,11 @@ class Conv2D(Op):
             gb = both[depth] if with_bias and self.needs_grad[2] else None
         return (gx, gk, gb) if with_bias else (gx, gk)
 
-    def _winograd_backward(self, grad, with_bias: bool):
+    def _winograd_backward(self, grad):
         gx, du, gb = winograd.backward(grad, self.out, self.x, self.u, self.window,
                                        self.needs_grad[0], self.x is not None)
         gk = winograd.kernel_gradient(du) if du is not None else None
-        return (gx, gk, gb if self.needs_grad[2] else None) if with_bias else (gx, gk)
+        return (gx, gk, gb if self.needs_grad[2] else None) if self.has_bias else (gx, gk)
 
     def _direct_backward(self, grad):
         """The compiled one-channel loop's kernel and bias gradients, as partial sums per
@@ -398,9 +420,11 @@ class Conv2DTranspose(Op):
 
 
 def conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, *, bias=None,
-           relu=False):
+           relu=False, residual=None):
     """2-D cross-correlation, as ``keras.ops.conv`` on channels-last images; optionally
-    plus a bias and then relu, in the same op (what a ``Conv2D`` layer computes).
+    plus a bias and then relu, in the same op (what a ``Conv2D`` layer computes), and plus
+    a residual before the relu (a ResNet block's skip connection, in inference: see
+    ``models/fusion.py``).
 
     Args:
         x: (batch, height, width, in_channels).
@@ -410,6 +434,7 @@ def conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, *, bias=None,
         dilation_rate: int or (dh, dw), default 1: gaps between the kernel's taps.
         bias: None (default) or (out_channels,), added to every output pixel.
         relu: whether to apply max(·, 0) last (default False).
+        residual: None (default) or an array of the output's shape, added before relu.
 
     Output shape: (batch, out_h, out_w, out_channels).
 
@@ -423,8 +448,9 @@ def conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, *, bias=None,
            [ 0., 30., 30.,  0.],
            [ 0., 30., 30.,  0.]])
     """
-    op = Conv2D(strides, padding, dilation_rate, relu)
-    return op(x, kernel) if bias is None else op(x, kernel, bias)
+    op = Conv2D(strides, padding, dilation_rate, relu, has_bias=bias is not None,
+                has_residual=residual is not None)
+    return op(x, kernel, *[a for a in (bias, residual) if a is not None])
 
 
 def depthwise_conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1):

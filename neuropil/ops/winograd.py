@@ -121,11 +121,13 @@ class Tiling:
         return v
 
 
-def forward(x, kernel, bias, relu: bool, out, window):
-    """``out`` (N, out_h, out_w, K), overwritten: conv2d(x, kernel) + bias, then relu.
-    Returns U, the transformed kernel, for backward."""
+def forward(x, kernel, bias, relu: bool, out, window, residual=None):
+    """``out`` (N, out_h, out_w, K), overwritten: conv2d(x, kernel) + bias (+ residual),
+    then relu. Returns U, the transformed kernel, for backward."""
     compiled = kernels()
     tiling = Tiling(window, x.shape[3], kernel.shape[3], out.itemsize)
+    if residual is not None:  # the compiled loop indexes it like ``out``
+        residual = np.ascontiguousarray(residual, out.dtype)
     u = transform_kernel(kernel.astype(out.dtype, copy=False))
     bias = np.zeros(kernel.shape[3], out.dtype) if bias is None else bias.astype(out.dtype)
 
@@ -133,7 +135,9 @@ def forward(x, kernel, bias, relu: bool, out, window):
         v = tiling.transformed(x[part], compiled)
         m = scratch((len(v), POSITIONS, u.shape[2]), out.dtype, "winograd M")
         np.matmul(v.transpose(1, 0, 2), u, out=m.transpose(1, 0, 2))  # per ξ: V[ξ] @ U[ξ]
-        compiled.output_transform(m, tiling.tiles_h, tiling.tiles_w, bias, relu, out[part])
+        compiled.output_transform(m, tiling.tiles_h, tiling.tiles_w, bias,
+                                  out[part] if residual is None else residual[part],
+                                  residual is not None, relu, out[part])
 
     threads.map_chunks(chunk, tiling.chunks(len(x)))
     return u

@@ -552,3 +552,34 @@ def test_an_empty_batch_goes_through_forward_and_backward(channels, kernels_path
     transposed = ops.conv2d_transpose(np.zeros((0, 4, 4, 2)), random_array(3, 3, 5, 2, seed=82),
                                       strides=2, padding="same")
     assert transposed.shape == (0, 8, 8, 5)
+
+
+@pytest.mark.parametrize("channels, strides, relu", [
+    (1, 1, True),    # the compiled one-channel loop (numba) or im2col
+    (8, 1, True),    # Winograd (numba) or im2col
+    (8, 1, False),
+    (3, 2, True),    # im2col at stride 2
+])
+def test_conv2d_residual_is_added_before_relu(channels, strides, relu, kernels_path):
+    """conv2d(..., residual=r) = relu(conv2d(...) + r), with r's gradient the masked one."""
+    x = random_array(2, 7, 6, channels, seed=90)
+    kernel, bias = random_array(3, 3, channels, 4, seed=91), random_array(4, seed=92)
+    shape = ops.conv2d(x, kernel, strides, "same").shape
+    residual = random_array(*shape, seed=93)
+
+    def fused(a, k, b, r):
+        return ops.conv2d(a, k, strides, "same", bias=b, relu=relu, residual=r)
+
+    def composed(a, k, b, r):
+        y = ops.conv2d(a, k, strides, "same", bias=b) + r
+        return ops.relu(y) if relu else y
+
+    weights = random_array(*shape, seed=94)
+    ours, theirs = (our_grads(fn, [x, kernel, bias, residual], weights)
+                    for fn in (fused, composed))
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-10, atol=1e-10)
+    for got, want in zip(ours[1], theirs[1]):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    check_op(fused, x, kernel, bias, residual)
+    with pytest.raises(ValueError, match="residual must have the output's shape"):
+        ops.conv2d(x, kernel, strides, "same", residual=residual[:, :2])
