@@ -135,9 +135,11 @@ def forward(x, kernel, bias, relu: bool, out, window, residual=None):
         v = tiling.transformed(x[part], compiled)
         m = scratch((len(v), POSITIONS, u.shape[2]), out.dtype, "winograd M")
         np.matmul(v.transpose(1, 0, 2), u, out=m.transpose(1, 0, 2))  # per ξ: V[ξ] @ U[ξ]
-        compiled.output_transform(m, tiling.tiles_h, tiling.tiles_w, bias,
-                                  out[part] if residual is None else residual[part],
-                                  residual is not None, relu, out[part])
+        if residual is None:
+            compiled.output_transform(m, tiling.tiles_h, tiling.tiles_w, bias, relu, out[part])
+        else:
+            compiled.output_transform_residual(m, tiling.tiles_h, tiling.tiles_w, bias,
+                                               residual[part], relu, out[part])
 
     threads.map_chunks(chunk, tiling.chunks(len(x)))
     return u

@@ -30,7 +30,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["input_transform", "output_transform", "grad_transform", "input_adjoint"]
+__all__ = ["input_transform", "output_transform", "output_transform_residual", "grad_transform",
+           "input_adjoint"]
 
 _FAST = {"contract", "reassoc", "nsz", "arcp"}
 
@@ -112,11 +113,59 @@ def input_transform(xp, tiles_h, tiles_w, v):
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
-def output_transform(m, tiles_h, tiles_w, bias, residual, has_residual, relu, out):
+def output_transform(m, tiles_h, tiles_w, bias, relu, out):
     """``out`` (N, H, W, K), overwritten: Aᵀ m A of every tile's products ``m`` (tiles, 36,
-    K), plus ``bias`` (K,), plus ``residual`` (N, H, W, K) when ``has_residual`` (else it
-    is not read), then relu when ``relu``; the part of a last tile past the image is
-    dropped."""
+    K), plus ``bias`` (K,), then relu when ``relu``; the part of a last tile past the image
+    is dropped."""
+    n_images, height, width, filters = out.shape
+    zero = np.zeros(1, out.dtype)[0]  # typed: a literal 0 would turn float32 into float64
+    cols = np.empty((4, 6, filters), out.dtype)
+    block = np.empty((4, 4, filters), out.dtype)
+    t = 0
+    for n in range(n_images):
+        for ty in range(tiles_h):
+            for tx in range(tiles_w):
+                r, q = 4 * ty, 4 * tx
+                for j in range(6):
+                    for k in range(filters):
+                        a0, a1, a2, a3 = _at(m[t, j, k], m[t, 6 + j, k], m[t, 12 + j, k],
+                                             m[t, 18 + j, k], m[t, 24 + j, k], m[t, 30 + j, k])
+                        cols[0, j, k], cols[1, j, k], cols[2, j, k], cols[3, j, k] = a0, a1, a2, a3
+                full = r + 4 <= height and q + 4 <= width
+                for i in range(4):
+                    if full:
+                        for k in range(filters):
+                            y0, y1, y2, y3 = _at(cols[i, 0, k], cols[i, 1, k], cols[i, 2, k],
+                                                 cols[i, 3, k], cols[i, 4, k], cols[i, 5, k])
+                            b = bias[k]
+                            y0, y1, y2, y3 = y0 + b, y1 + b, y2 + b, y3 + b
+                            if relu:  # NaN stays NaN, as np.maximum(y, 0)
+                                y0, y1 = zero if y0 < 0 else y0, zero if y1 < 0 else y1
+                                y2, y3 = zero if y2 < 0 else y2, zero if y3 < 0 else y3
+                            out[n, r + i, q, k], out[n, r + i, q + 1, k] = y0, y1
+                            out[n, r + i, q + 2, k], out[n, r + i, q + 3, k] = y2, y3
+                    else:
+                        for k in range(filters):
+                            y0, y1, y2, y3 = _at(cols[i, 0, k], cols[i, 1, k], cols[i, 2, k],
+                                                 cols[i, 3, k], cols[i, 4, k], cols[i, 5, k])
+                            b = bias[k]
+                            y0, y1, y2, y3 = y0 + b, y1 + b, y2 + b, y3 + b
+                            if relu:  # NaN stays NaN, as np.maximum(y, 0)
+                                y0, y1 = zero if y0 < 0 else y0, zero if y1 < 0 else y1
+                                y2, y3 = zero if y2 < 0 else y2, zero if y3 < 0 else y3
+                            block[i, 0, k], block[i, 1, k], block[i, 2, k], block[i, 3, k] = y0, y1, y2, y3
+                if not full:
+                    for i in range(min(4, height - r)):
+                        for j in range(min(4, width - q)):
+                            out[n, r + i, q + j] = block[i, j]
+                t += 1
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def output_transform_residual(m, tiles_h, tiles_w, bias, residual, relu, out):
+    """``output_transform`` plus ``residual`` (N, H, W, K) before the relu: a ResNet
+    block's skip connection in inference. (A separate function: one loop that tested
+    whether to add the residual ran 2x slower even without one, LLVM vectorized less.)"""
     n_images, height, width, filters = out.shape
     zero = np.zeros(1, out.dtype)[0]  # typed: a literal 0 would turn float32 into float64
     cols = np.empty((4, 6, filters), out.dtype)
@@ -137,29 +186,13 @@ def output_transform(m, tiles_h, tiles_w, bias, residual, has_residual, relu, ou
                         y0, y1, y2, y3 = _at(cols[i, 0, k], cols[i, 1, k], cols[i, 2, k],
                                              cols[i, 3, k], cols[i, 4, k], cols[i, 5, k])
                         b = bias[k]
-                        y0, y1, y2, y3 = y0 + b, y1 + b, y2 + b, y3 + b
-                        if not full:  # finished below, pixel by pixel
-                            block[i, 0, k], block[i, 1, k] = y0, y1
-                            block[i, 2, k], block[i, 3, k] = y2, y3
-                            continue
-                        if has_residual:
-                            y0 += residual[n, r + i, q, k]
-                            y1 += residual[n, r + i, q + 1, k]
-                            y2 += residual[n, r + i, q + 2, k]
-                            y3 += residual[n, r + i, q + 3, k]
-                        if relu:  # NaN stays NaN, as np.maximum(y, 0)
-                            y0, y1 = zero if y0 < 0 else y0, zero if y1 < 0 else y1
-                            y2, y3 = zero if y2 < 0 else y2, zero if y3 < 0 else y3
-                        out[n, r + i, q, k], out[n, r + i, q + 1, k] = y0, y1
-                        out[n, r + i, q + 2, k], out[n, r + i, q + 3, k] = y2, y3
-                if not full:
-                    for i in range(min(4, height - r)):
-                        for j in range(min(4, width - q)):
-                            for k in range(filters):
-                                y = block[i, j, k]
-                                if has_residual:
-                                    y += residual[n, r + i, q + j, k]
-                                out[n, r + i, q + j, k] = zero if relu and y < 0 else y
+                        block[i, 0, k], block[i, 1, k] = y0 + b, y1 + b
+                        block[i, 2, k], block[i, 3, k] = y2 + b, y3 + b
+                for i in range(min(4, height - r) if not full else 4):
+                    for j in range(min(4, width - q) if not full else 4):
+                        for k in range(filters):
+                            y = block[i, j, k] + residual[n, r + i, q + j, k]
+                            out[n, r + i, q + j, k] = zero if relu and y < 0 else y
                 t += 1
 
 
