@@ -112,6 +112,16 @@ def input_transform(xp, tiles_h, tiles_w, v):
                 t += 1
 
 
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _columns(m, t, cols):
+    """cols (4, 6, K) = Aᵀ m for tile t's products m[t] (36, K): the first half of Aᵀ m A."""
+    for j in range(6):
+        for k in range(m.shape[2]):
+            a0, a1, a2, a3 = _at(m[t, j, k], m[t, 6 + j, k], m[t, 12 + j, k],
+                                 m[t, 18 + j, k], m[t, 24 + j, k], m[t, 30 + j, k])
+            cols[0, j, k], cols[1, j, k], cols[2, j, k], cols[3, j, k] = a0, a1, a2, a3
+
+
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def output_transform(m, tiles_h, tiles_w, bias, relu, out):
     """``out`` (N, H, W, K), overwritten: Aᵀ m A of every tile's products ``m`` (tiles, 36,
@@ -126,11 +136,7 @@ def output_transform(m, tiles_h, tiles_w, bias, relu, out):
         for ty in range(tiles_h):
             for tx in range(tiles_w):
                 r, q = 4 * ty, 4 * tx
-                for j in range(6):
-                    for k in range(filters):
-                        a0, a1, a2, a3 = _at(m[t, j, k], m[t, 6 + j, k], m[t, 12 + j, k],
-                                             m[t, 18 + j, k], m[t, 24 + j, k], m[t, 30 + j, k])
-                        cols[0, j, k], cols[1, j, k], cols[2, j, k], cols[3, j, k] = a0, a1, a2, a3
+                _columns(m, t, cols)
                 full = r + 4 <= height and q + 4 <= width
                 for i in range(4):
                     if full:
@@ -175,11 +181,7 @@ def output_transform_residual(m, tiles_h, tiles_w, bias, residual, relu, out):
         for ty in range(tiles_h):
             for tx in range(tiles_w):
                 r, q = 4 * ty, 4 * tx
-                for j in range(6):
-                    for k in range(filters):
-                        a0, a1, a2, a3 = _at(m[t, j, k], m[t, 6 + j, k], m[t, 12 + j, k],
-                                             m[t, 18 + j, k], m[t, 24 + j, k], m[t, 30 + j, k])
-                        cols[0, j, k], cols[1, j, k], cols[2, j, k], cols[3, j, k] = a0, a1, a2, a3
+                _columns(m, t, cols)
                 full = r + 4 <= height and q + 4 <= width
                 for i in range(4):
                     for k in range(filters):
