@@ -515,11 +515,9 @@ class Trainer:
                                  f"in batches), `{name}` should not be passed. Instead, {what} "
                                  "should be included in each batch: (x, y) or (x, y, "
                                  "sample_weight).")
-        if batch_size is not None:
-            # NOTE: Keras 3 ignores it silently; a warning tells a learner why it has no effect.
-            warnings.warn(f"{where}(): `batch_size={batch_size}` is ignored because `x` is a "
-                          f"{type(x).__name__}, which makes its own batches. Leave "
-                          "batch_size unset for generators and datasets.", stacklevel=3)
+        # NOTE: batch_size is ignored here, silently, as in Keras 3: the source makes its own
+        # batches (Keras's guides pass it anyway, e.g. fit(dataset, batch_size=64); a
+        # warning made those programs fail where warnings are errors).
         return IterableBatches(x, steps, shuffle=shuffle, for_predict=for_predict,
                                where="x", check_inputs=self._check_input_shape)
 

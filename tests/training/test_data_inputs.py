@@ -195,9 +195,12 @@ def test_endless_pydataset_with_num_batches_none():
 
 
 # ---- errors -----------------------------------------------------------------------------
-def test_batch_size_with_a_generator_is_ignored_with_a_warning():
-    with pytest.warns(UserWarning, match="batch_size=8.*ignored.*generator"):
-        classifier().fit(batches(), batch_size=8, verbose=0)
+def test_batch_size_with_a_generator_is_ignored_silently_as_in_keras():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = classifier().fit(batches(), batch_size=8, verbose=0)
+    assert len(history.history["loss"]) == 1  # the generator's batches of 16, one epoch
 
 
 def test_y_with_a_generator_is_rejected():
