@@ -261,6 +261,28 @@ class Layer:
             self._own_weights.append(value)
         super().__setattr__(name, value)
 
+    def save_own_variables(self, store) -> None:
+        """Puts this layer's variables into ``store`` (a dict), under "0", "1", ...: the
+        trainable ones first, as Keras. Override it (with ``load_own_variables``) to take
+        control of what ``model.save()`` and ``save_weights()`` write for the layer."""
+        for index, variable in enumerate(self._ordered_own_variables()):
+            store[str(index)] = variable.numpy()
+
+    def load_own_variables(self, store) -> None:
+        """Assigns the variables from ``store`` (what ``save_own_variables`` wrote)."""
+        variables = self._ordered_own_variables()
+        if len(store.keys()) != len(variables):
+            raise ValueError(f"Layer '{self.name}' expected {len(variables)} variables, but "
+                             f"received {len(store.keys())} variables during loading. "
+                             f"Expected: {[v.name for v in variables]}")
+        for index, variable in enumerate(variables):
+            variable.assign(np.asarray(store[str(index)]))
+
+    def _ordered_own_variables(self) -> list:
+        own = self._own_weights
+        return [v for v in own if v.intrinsic_trainable] + \
+            [v for v in own if not v.intrinsic_trainable]
+
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable: bool = True,
                    autocast: bool = True, regularizer=None, constraint=None,
                    aggregation: str = "none", name: str | None = None) -> Variable:

@@ -107,9 +107,16 @@ def own_variables(obj) -> list:
     """The variables stored in ``obj``'s group, in Keras's order."""
     if isinstance(obj, Optimizer):
         return list(obj.variables)
-    own = obj._own_weights
-    return [v for v in own if v.intrinsic_trainable] + \
-        [v for v in own if not v.intrinsic_trainable]
+    return obj._ordered_own_variables()
+
+
+def _custom_hook(obj, name: str):
+    """``obj``'s own ``save_own_variables`` / ``load_own_variables`` when its class
+    overrides Layer's (Keras's way to take control of a layer's saved state), else None."""
+    from neuropil.layers.layer import Layer
+    if not isinstance(obj, Layer) or getattr(type(obj), name) is getattr(Layer, name):
+        return None
+    return getattr(obj, name)
 
 
 # ---- writing ----------------------------------------------------------------------------------
@@ -118,6 +125,13 @@ def write_state(model, h5file) -> None:
     for path, obj in walk(model):
         group = h5file.create_group(f"{path}/vars" if path else "vars")
         group.attrs["name"] = obj.name
+        custom = _custom_hook(obj, "save_own_variables")
+        if custom is not None:
+            store: dict = {}
+            custom(store)
+            for key, value in store.items():
+                write_dataset(group, str(key), np.asarray(getattr(value, "data", value)))
+            continue
         for index, variable in enumerate(own_variables(obj)):
             write_dataset(group, str(index), np.asarray(variable.data))
 
@@ -200,6 +214,10 @@ def read_state(model, h5file, source: str, skip_mismatch: bool = False) -> None:
         raise ValueError(f"{source}: the HDF5 weights are damaged and cannot be read "
                          f"({error}).") from error
     for variable, value in plan:
+        if variable is None:  # a layer's own load_own_variables, given its stored dict
+            load, store = value
+            load(store)
+            continue
         variable.assign(value.astype(variable.dtype, copy=False))
 
 
@@ -210,6 +228,12 @@ def _plan(model, h5file, source, skip_mismatch) -> list:
     for path, obj in walk(model):
         if isinstance(obj, Optimizer):
             optimizers.append((path, obj))
+            continue
+        custom = _custom_hook(obj, "load_own_variables")
+        if custom is not None:
+            group = _group(h5file, f"{path}/vars" if path else "vars", source)
+            plan.append((None, (custom, {} if group is None else
+                                {key: np.asarray(group[key][()]) for key in group.keys()})))
             continue
         try:
             plan += _match(obj, own_variables(obj), path, h5file, source)
