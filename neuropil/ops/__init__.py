@@ -4,7 +4,8 @@
 Two layers of modules:
 
 - the engine, one small ``Op`` class per function: ``elementwise``, ``activations``,
-  ``reduce``, ``shape``, ``linalg``, ``conv``, ``pool``, ``norm``, ``loss``, ``noise``;
+  ``reduce``, ``shape``, ``linalg``, ``conv`` (with ``winograd``), ``conv_transpose``,
+  ``pool``, ``norm``, ``loss``, ``noise``;
 - Keras's ops surface, thin wrappers with Keras's names, argument names, defaults and dtype
   rules over the engine: ``core_api`` (conversion, dtypes, control flow), ``numpy_api``
   (math, comparisons, reductions, linear algebra), ``shape_api`` (shapes, creation) and
@@ -26,7 +27,8 @@ array([[0.5, 0.5]], dtype=float32)
 """
 import difflib as _difflib
 
-from neuropil.ops.conv import conv2d, conv2d_transpose, depthwise_conv2d
+from neuropil.ops.conv import conv2d, depthwise_conv2d
+from neuropil.ops.conv_transpose import conv2d_transpose
 from neuropil.ops.core_api import *  # noqa: F401,F403 - each module's __all__ is its list
 from neuropil.ops.elementwise import unbroadcast
 from neuropil.ops.linalg import dense

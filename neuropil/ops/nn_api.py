@@ -19,7 +19,8 @@ import numpy as np
 from neuropil import backend
 from neuropil.ops import activations as act, elementwise as ew, loss, reduce as rd
 # Function by function: ``neuropil.ops.conv`` and ``.norm`` are Keras's functions, not modules.
-from neuropil.ops.conv import conv2d, conv2d_transpose, depthwise_conv2d
+from neuropil.ops.conv import conv2d, depthwise_conv2d
+from neuropil.ops.conv_transpose import conv2d_transpose
 from neuropil.ops.norm import batch_norm_inference
 from neuropil.ops.pool import avg_pool2d, max_pool2d
 from neuropil.ops.core_api import as_operand, cast, constant, floating, standardize_dtype
