@@ -50,6 +50,7 @@ POSITIONS = (TILE + 2) ** 2  # numbers per transformed 6x6 tile
 # G, as in U = G g Gᵀ (6x3).
 _G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
                [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
+_G_PAIRS = np.kron(_G, _G)  # (36, 9): row (i, j), column (a, b) holds G[i, a]·G[j, b]
 
 
 def kernels():
@@ -73,19 +74,21 @@ _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def transform_kernel(kernel: np.ndarray) -> np.ndarray:
     """U = G g Gᵀ for every (input channel, filter): (3, 3, C, K) -> (36, C, K).
-    (Two tensordots: ``einsum(..., optimize=True)`` searched its path anew every call,
-    ~0.5 ms each.)"""
-    g = _G.astype(kernel.dtype)
-    rows = np.tensordot(g, kernel, axes=(1, 0))  # (6 i, 3 b, C, K)
-    u = np.tensordot(rows, g, axes=(1, 1))  # (6 i, C, K, 6 j)
-    return np.ascontiguousarray(u.transpose(0, 3, 1, 2)).reshape((-1,) + kernel.shape[2:])
+
+    As one GEMM: U[(i, j)] = Σ_ab G[i, a] G[j, b] g[a, b], i.e. (G ⊗ G) (36 x 9) times the
+    kernel seen as (9, C·K). (Two tensordots and a transposing copy took 0.53 ms for 64
+    channels and 64 filters, 36 times a ResNet-20 step; einsum(optimize=True) searched its
+    path anew on every call.)"""
+    c, k = kernel.shape[2:]
+    u = _G_PAIRS.astype(kernel.dtype) @ np.ascontiguousarray(kernel).reshape(9, c * k)
+    return u.reshape(POSITIONS, c, k)
 
 
 def kernel_gradient(du: np.ndarray) -> np.ndarray:
-    """The kernel's gradient Gᵀ dU G from dU (36, C, K) -> (3, 3, C, K)."""
-    g = _G.astype(du.dtype)
-    rows = np.tensordot(g, du.reshape((TILE + 2, TILE + 2) + du.shape[1:]), axes=(0, 0))
-    return np.tensordot(rows, g, axes=(1, 0)).transpose(0, 3, 1, 2)  # (3 a, 3 b, C, K)
+    """The kernel's gradient Gᵀ dU G from dU (36, C, K) -> (3, 3, C, K): the transpose of
+    ``transform_kernel``'s GEMM."""
+    c, k = du.shape[1:]
+    return (_G_PAIRS.T.astype(du.dtype) @ du.reshape(POSITIONS, c * k)).reshape(3, 3, c, k)
 
 
 class Tiling:
