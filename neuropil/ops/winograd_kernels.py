@@ -84,29 +84,33 @@ def input_transform(xp, tiles_h, tiles_w, v):
     """``v`` (N·tiles_h·tiles_w, 36, C), overwritten: Bᵀ d B of every tile's 6x6 patch d
     of the padded images ``xp`` (N, ≥ 4·tiles_h + 2, ≥ 4·tiles_w + 2, C).
 
+    Bᵀ d (the six rows combined) is computed once per row of tiles for every column of
+    the strip, and shared by the two tiles that overlap there (7% faster than per tile).
     Padded images, not bounds checks per tile: copying a chunk into a zero-bordered buffer
     costs a few % of the transform, and a branch-free loop over direct indices vectorizes
     (F(2x2, 3x3)'s version with border tiles read through a small buffer was 1.6x slower).
     """
     n_images, channels = xp.shape[0], xp.shape[3]
-    rows = np.empty((6, 6, channels), v.dtype)
+    columns = 4 * tiles_w + 2
+    strip = np.empty((6, columns, channels), v.dtype)  # Bᵀ d for the strip's columns
     t = 0
     for n in range(n_images):
         for ty in range(tiles_h):
+            r0 = 4 * ty
+            for q in range(columns):
+                for c in range(channels):
+                    e0, e1, e2, e3, e4, e5 = _bt(xp[n, r0, q, c], xp[n, r0 + 1, q, c],
+                                                 xp[n, r0 + 2, q, c], xp[n, r0 + 3, q, c],
+                                                 xp[n, r0 + 4, q, c], xp[n, r0 + 5, q, c])
+                    strip[0, q, c], strip[1, q, c], strip[2, q, c] = e0, e1, e2
+                    strip[3, q, c], strip[4, q, c], strip[5, q, c] = e3, e4, e5
             for tx in range(tiles_w):
-                r0, c0 = 4 * ty, 4 * tx
-                for j in range(6):
-                    for c in range(channels):
-                        e0, e1, e2, e3, e4, e5 = _bt(
-                            xp[n, r0, c0 + j, c], xp[n, r0 + 1, c0 + j, c],
-                            xp[n, r0 + 2, c0 + j, c], xp[n, r0 + 3, c0 + j, c],
-                            xp[n, r0 + 4, c0 + j, c], xp[n, r0 + 5, c0 + j, c])
-                        rows[0, j, c], rows[1, j, c], rows[2, j, c] = e0, e1, e2
-                        rows[3, j, c], rows[4, j, c], rows[5, j, c] = e3, e4, e5
+                c0 = 4 * tx
                 for i in range(6):
                     for c in range(channels):
-                        e0, e1, e2, e3, e4, e5 = _bt(rows[i, 0, c], rows[i, 1, c], rows[i, 2, c],
-                                                     rows[i, 3, c], rows[i, 4, c], rows[i, 5, c])
+                        e0, e1, e2, e3, e4, e5 = _bt(
+                            strip[i, c0, c], strip[i, c0 + 1, c], strip[i, c0 + 2, c],
+                            strip[i, c0 + 3, c], strip[i, c0 + 4, c], strip[i, c0 + 5, c])
                         v[t, 6 * i, c], v[t, 6 * i + 1, c], v[t, 6 * i + 2, c] = e0, e1, e2
                         v[t, 6 * i + 3, c], v[t, 6 * i + 4, c], v[t, 6 * i + 5, c] = e3, e4, e5
                 t += 1
