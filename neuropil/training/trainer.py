@@ -1,39 +1,35 @@
 """The training loop: compile, fit, evaluate, predict, and their one-batch versions.
 
 ``Trainer`` is mixed into ``Model``; it only relies on the model being callable
-(``self(x, training=...)``) and on its ``trainable_weights`` and ``losses``.
+(``self(x, training=...)``) and on its ``trainable_weights`` and ``losses``. Its argument
+checks and defaults are in ``arguments.py``, its data-parallel steps in
+``distributed_steps.py``, the batching of data in ``batching.py``.
 """
 from __future__ import annotations
 
-import sys
 import warnings
 
 import numpy as np
 
-from neuropil import backend, config, optimizers
-from neuropil.autodiff import Tensor, no_grad
+from neuropil import config, optimizers
+from neuropil.autodiff import no_grad
 from neuropil.callbacks import CallbackList
 from neuropil.metrics import Mean
-from neuropil.layers.node import flatten_structure, map_structure
+from neuropil.layers.node import flatten_structure
+from neuropil.training.arguments import (check_numeric, concatenate, default_batch_size,
+                                         pythonify, resolve_verbose, should_validate,
+                                         unpack_data, with_class_weight)
 from neuropil.training.batching import (ArrayBatches, IterableBatches, check_finite,
                                         is_batch_source, num_samples, split_validation,
                                         to_arrays)
 from neuropil.training.compile_utils import CompiledLoss, CompiledMetrics
+from neuropil.training.distributed_steps import DataParallelSteps
 
 __all__ = ["Trainer"]
 
 
 _PACKED = object()  # train_step(data) called Keras's way, with the batch as one tuple
 _STEP_STYLE: dict = {}  # step function -> takes Keras's one `data` argument
-
-
-def _unpack_data(data):
-    """``(x, y, sample_weight)`` from Keras's ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, w)``."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if isinstance(data, tuple) and 1 <= len(data) <= 3:
-        return data + (None,) * (3 - len(data))
-    return data, None, None
 
 
 def _takes_packed_data(step) -> bool:
@@ -55,23 +51,7 @@ def _takes_packed_data(step) -> bool:
     return _STEP_STYLE[function]
 
 
-def _pythonify(logs: dict) -> dict:
-    """Logs as Keras reports them: nested dicts (a metric whose result is a dict) flattened,
-    numbers as Python floats."""
-    flat = {}
-    for key, value in logs.items():
-        if isinstance(value, dict):
-            flat.update(_pythonify(value))
-            continue
-        value = getattr(value, "data", value)
-        try:
-            flat[key] = float(np.asarray(value))
-        except (TypeError, ValueError):
-            flat[key] = value
-    return flat
-
-
-class Trainer:
+class Trainer(DataParallelSteps):
     """compile / fit / evaluate / predict, with Keras's arguments and defaults."""
 
     compiled = False
@@ -174,24 +154,6 @@ class Trainer:
         # data_loss is ours, reported in the dict form only.
         return first + sorted(key for key in logs if key not in first and key != "data_loss")
 
-    def _distributed_logs(self) -> dict:
-        """The logs over all ranks: every metric's state (totals and counts) summed across
-        ranks for the result, then put back, so each rank keeps accumulating its own."""
-        distribution, self._distribution = self._distribution, None
-        trackers = self.metrics + [self._data_loss_tracker]
-        if self._compiled_loss is not None and self._compiled_loss.built:
-            trackers += [t for t in self._compiled_loss.trackers if t is not None]
-        variables = [v for metric in trackers for v in metric.variables]
-        local = [v.data.copy() for v in variables]
-        try:
-            for variable, summed in zip(variables, distribution.sum_arrays(local)):
-                variable.data[...] = summed
-            return self._logs()
-        finally:
-            for variable, value in zip(variables, local):
-                variable.data[...] = value
-            self._distribution = distribution
-
     # ---- one step ------------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The data loss plus every penalty in ``self.losses`` (regularizers, add_loss).
@@ -221,7 +183,7 @@ class Trainer:
         ``(x, y)`` or ``(x, y, sample_weight)``. An override may take either form: one
         written ``def train_step(self, data)`` gets the batch packed, as in Keras."""
         if y is _PACKED:
-            x, y, sample_weight = _unpack_data(x)
+            x, y, sample_weight = unpack_data(x)
         y_pred = self(x, training=True)
         loss = self.compute_loss(x, y, y_pred, sample_weight)
         self._descend(loss)
@@ -244,7 +206,7 @@ class Trainer:
     def test_step(self, x, y=_PACKED, sample_weight=None) -> dict:
         """One batch's loss and metrics in inference mode; called like ``train_step``."""
         if y is _PACKED:
-            x, y, sample_weight = _unpack_data(x)
+            x, y, sample_weight = unpack_data(x)
         with no_grad():
             y_pred = self(x, training=False)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
@@ -280,8 +242,8 @@ class Trainer:
         """The logs at the end of an epoch (or evaluation): the metrics' results, unless a
         custom step returned other names; then its last logs, as Keras does."""
         logs = self._logs()
-        if isinstance(step_logs, dict) and set(_pythonify(step_logs)) != set(logs):
-            return _pythonify(step_logs)
+        if isinstance(step_logs, dict) and set(pythonify(step_logs)) != set(logs):
+            return pythonify(step_logs)
         return logs
 
     def _track(self, loss, y, y_pred, sample_weight) -> dict:
@@ -376,7 +338,7 @@ class Trainer:
                                             or steps_per_epoch < 1):
             raise ValueError("fit(): `steps_per_epoch` must be a positive integer or None. "
                              f"Received: steps_per_epoch={steps_per_epoch!r}")
-        _should_validate(0, validation_freq)  # checks its type and value before training
+        should_validate(0, validation_freq)  # checks its type and value before training
         self._assert_compiled("fit")
         if config.max_epochs() is not None:  # keras.config.set_max_epochs: a global cap
             epochs = min(epochs, config.max_epochs())
@@ -394,11 +356,11 @@ class Trainer:
             if validation_data is None and validation_split:
                 (x, y, sample_weight), validation_data = split_validation(
                     x, y, sample_weight, validation_split)
-            batches = ArrayBatches(x, y, sample_weight, _default_batch_size(batch_size),
+            batches = ArrayBatches(x, y, sample_weight, default_batch_size(batch_size),
                                    shuffle=shuffle, steps=steps_per_epoch)
         validation = self._validation_batches(validation_data, validation_batch_size or
                                               batch_size, validation_steps)
-        verbose = _resolve_verbose(verbose)
+        verbose = resolve_verbose(verbose)
         distribution = self._begin_distributed_fit(x, batches)
         if distribution is not None and not distribution.is_chief:
             # Only rank 0 prints and writes files; every rank trains.
@@ -422,7 +384,7 @@ class Trainer:
             callback_list.on_epoch_begin(epoch)
             for step, (xb, yb, wb) in enumerate(batches):
                 callback_list.on_train_batch_begin(step)
-                wb = _with_class_weight(wb, yb, class_weight)
+                wb = with_class_weight(wb, yb, class_weight)
                 logs = (self._run_step("train_step", xb, yb, wb) if distribution is None
                         else self._distributed_train_step(distribution, xb, yb, wb))
                 callback_list.on_train_batch_end(step, logs)
@@ -430,7 +392,7 @@ class Trainer:
                     break
             batches.end_epoch()
             epoch_logs = self._epoch_logs(logs)
-            if validation is not None and _should_validate(epoch, validation_freq):
+            if validation is not None and should_validate(epoch, validation_freq):
                 val_logs = self._run_evaluation(validation, callback_list)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
@@ -451,59 +413,6 @@ class Trainer:
     # ---- data parallelism (neuropil.distribution) ----------------------------------------
     _distribution = None
     _pending_broadcast = False  # weights to share once the first batch has built the model
-
-    def _begin_distributed_fit(self, x, batches):
-        """With a distribution set: build the model, start every rank from rank 0's weights,
-        and shuffle alike on every rank. Returns the distribution (or None).
-
-        Data that comes in batches (generator, iterable, PyDataset) is read on every rank:
-        each must yield the same batches in the same order, and keeps its slice of each.
-        An unbuilt model is then built, and the weights shared, at the first batch."""
-        distribution = backend.distribution()
-        if distribution is None:
-            return None
-        self._pending_broadcast = False
-        if self.built:
-            distribution.broadcast_variables(self.weights)
-        elif isinstance(batches, ArrayBatches):
-            with no_grad():
-                self(map_structure(lambda a: a[:1], x), training=False)
-            distribution.broadcast_variables(self.weights)
-        else:
-            self._pending_broadcast = True
-        distribution.share_global_stream()  # shuffles alike on every rank
-        self._distribution = distribution
-        return distribution
-
-    def _distributed_train_step(self, distribution, x, y, sample_weight) -> dict:
-        """This rank's slice of the global batch, then gradients averaged over all ranks."""
-        if self._pending_broadcast:  # a model built by its first batch (generator data)
-            with no_grad():
-                self(map_structure(lambda a: a[:1], x), training=False)
-            distribution.broadcast_variables(self.weights)
-            self._pending_broadcast = False
-        start, stop, share = distribution.shard(num_samples(x, "x"))
-        if stop == start:
-            # NOTE: a global batch smaller than the number of ranks leaves this rank nothing.
-            # It still joins every collective of the step (synchronized BatchNormalization's
-            # and the gradients' allreduce) by running it on a stand-in, the batch's first
-            # sample, with share 0: its statistics and gradients count for nothing, and its
-            # metrics are left alone.
-            start, stop = 0, 1
-        pick = lambda data: map_structure(  # noqa: E731
-            lambda a: None if a is None else a[start:stop], data)
-        self._gradient_share = distribution.share = share
-        # Random layers draw the global batch's numbers and keep this slice (batch_draw).
-        distribution.batch_slice = (start, stop, num_samples(x, "x"))
-        try:
-            if share:
-                return self._run_step("train_step", pick(x), pick(y), pick(sample_weight))
-            xb, yb, wb = pick(x), pick(y), pick(sample_weight)
-            self._descend(self.compute_loss(xb, yb, self(xb, training=True), wb))
-            return self._logs()
-        finally:
-            self._gradient_share = distribution.share = None
-            distribution.batch_slice = None
 
     def _batch_source(self, x, y, sample_weight, batch_size, steps, where, shuffle=False,
                       for_predict=False) -> IterableBatches:
@@ -530,7 +439,7 @@ class Trainer:
             return IterableBatches(validation_data, steps, where="validation_data",
                                    check_inputs=self._check_input_shape)
         return ArrayBatches(*self._validation_arrays(validation_data),
-                            _default_batch_size(batch_size), steps=steps)
+                            default_batch_size(batch_size), steps=steps)
 
     def _validation_arrays(self, validation_data):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -546,7 +455,7 @@ class Trainer:
         if x is None:
             raise ValueError(f"{where}(): `x` is required.")
         for name, data in (("x", x), ("y", y), ("sample_weight", sample_weight)):
-            _check_numeric(data, name, where)
+            check_numeric(data, name, where)
         n = num_samples(x, "x")
         if y is not None and num_samples(y, "y") != n:
             raise ValueError(f"{where}(): `x` and `y` must have the same number of samples. "
@@ -600,9 +509,9 @@ class Trainer:
         else:
             x, y, sample_weight = to_arrays(x), to_arrays(y), to_arrays(sample_weight)
             self._check_data(x, y, sample_weight, "evaluate")
-            batches = ArrayBatches(x, y, sample_weight, _default_batch_size(batch_size),
+            batches = ArrayBatches(x, y, sample_weight, default_batch_size(batch_size),
                                    steps=steps)
-        callback_list = self._callbacks(callbacks, _resolve_verbose(verbose), 1, batches.steps)
+        callback_list = self._callbacks(callbacks, resolve_verbose(verbose), 1, batches.steps)
         logs = self._run_evaluation(batches, callback_list)
         return self._format_result(logs, return_dict)
 
@@ -650,12 +559,12 @@ class Trainer:
                                          for_predict=True)
         else:
             x = to_arrays(x)
-            _check_numeric(x, "x", "predict")
+            check_numeric(x, "x", "predict")
             num_samples(x, "x")
             check_finite(x, "x")
             self._check_input_shape(x)
-            batches = ArrayBatches(x, None, None, _default_batch_size(batch_size), steps=steps)
-        callback_list = self._callbacks(callbacks, _resolve_verbose(verbose), 1, batches.steps)
+            batches = ArrayBatches(x, None, None, default_batch_size(batch_size), steps=steps)
+        callback_list = self._callbacks(callbacks, resolve_verbose(verbose), 1, batches.steps)
         self.stop_predicting = False
         callback_list.on_predict_begin()
         outputs = []
@@ -667,7 +576,7 @@ class Trainer:
                 break
         batches.end_epoch()
         callback_list.on_predict_end()
-        return _concatenate(outputs)
+        return concatenate(outputs)
 
     # ---- one batch ------------------------------------------------------------------------
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
@@ -678,7 +587,7 @@ class Trainer:
         self._check_data(x, y, sample_weight, "train_on_batch")
         self.reset_metrics()  # per-batch values, as Keras does since 2026
         logs = self._run_step("train_step", x, y,
-                              _with_class_weight(sample_weight, y, class_weight))
+                              with_class_weight(sample_weight, y, class_weight))
         return self._format_result(self._epoch_logs(logs), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -694,7 +603,7 @@ class Trainer:
         """The model's outputs for one batch, as a NumPy array."""
         x = to_arrays(x)
         self._check_input_shape(x)
-        return _concatenate([self.predict_step(x)])
+        return concatenate([self.predict_step(x)])
 
     # ---- callbacks -------------------------------------------------------------------------
     def _callbacks(self, callbacks, verbose, epochs, steps, add_history=False) -> CallbackList:
@@ -706,74 +615,3 @@ class Trainer:
         callback_list.set_model(self)
         callback_list.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
         return callback_list
-
-
-def _check_numeric(data, name: str, where: str) -> None:
-    """Each array must hold numbers (or booleans) and have a batch axis."""
-    for array in flatten_structure(data):
-        if array is None:
-            continue
-        if array.dtype.kind not in "biuf":
-            raise ValueError(f"{where}(): `{name}` must hold real numbers; received an array "
-                             f"of dtype {array.dtype} (shape {array.shape}). Convert strings "
-                             "or categories to integer indices (or floats) first.")
-        if array.ndim == 0:
-            raise ValueError(f"{where}(): `{name}` must have a batch axis (one row per "
-                             f"sample); received the scalar {array!r}. A nested list of "
-                             "numbers must have equal-length rows; pass np.array(data).")
-
-
-def _default_batch_size(batch_size):
-    """Keras's default of 32 when unset; a given value (even 0) is validated by ArrayBatches."""
-    return 32 if batch_size is None else batch_size
-
-
-def _should_validate(epoch, validation_freq) -> bool:
-    """Keras's rule: the 1-based absolute epoch is a multiple of, or in, validation_freq."""
-    if isinstance(validation_freq, int) and not isinstance(validation_freq, bool):
-        if validation_freq < 1:
-            raise ValueError("`validation_freq` must be a positive integer or a list of "
-                             f"epochs. Received: validation_freq={validation_freq!r}")
-        return (epoch + 1) % validation_freq == 0
-    if isinstance(validation_freq, (list, tuple)):
-        return epoch + 1 in validation_freq
-    raise ValueError("Expected `validation_freq` to be a list or int. Received: "
-                     f"validation_freq={validation_freq!r} of the type "
-                     f"{type(validation_freq)}.")
-
-
-def _resolve_verbose(verbose):
-    if verbose == "auto":
-        return 1 if sys.stdout.isatty() else 2
-    if verbose not in (0, 1, 2, True, False):
-        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
-    return int(verbose)
-
-
-def _concatenate(outputs: list):
-    first = outputs[0]
-    if isinstance(first, (list, tuple)):
-        return [np.concatenate([np.asarray(o[i].data) for o in outputs]) for i in range(len(first))]
-    if isinstance(first, dict):
-        return {k: np.concatenate([np.asarray(o[k].data) for o in outputs]) for k in first}
-    return np.concatenate([np.asarray(o.data if isinstance(o, Tensor) else o) for o in outputs])
-
-
-def _with_class_weight(sample_weight, y, class_weight):
-    """Per-sample weights from ``{class: weight}`` (labels as ints or one-hot rows)."""
-    if not class_weight:
-        return sample_weight
-    if isinstance(y, (list, tuple, dict)):
-        raise ValueError("`class_weight` is only supported for Models with a single output. "
-                         "For several outputs, pass per-output `sample_weight` instead.")
-    bad = [c for c in class_weight if isinstance(c, bool) or
-           not isinstance(c, (int, np.integer)) or c < 0]
-    if bad:
-        raise ValueError("`class_weight` keys must be class indices (integers >= 0). "
-                         f"Received: {bad}")
-    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
-    table = np.ones(int(max(max(class_weight), labels.max())) + 1, np.float32)
-    for cls, weight in class_weight.items():
-        table[int(cls)] = weight
-    weights = table[labels.astype(np.int64)]
-    return weights if sample_weight is None else weights * sample_weight
