@@ -18,3 +18,15 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.is_dir():
         pytest.skip(f"shared data sets not found at {SHARED_DATASETS}")
     return SHARED_DATASETS
+
+
+@pytest.fixture
+def clean_registry():
+    """The saving registry's custom objects as they were before the test, afterwards."""
+    from neuropil.saving import registry
+    before = dict(registry._GLOBAL_CUSTOM_OBJECTS), dict(registry._GLOBAL_CUSTOM_NAMES)
+    yield
+    for table, saved in zip((registry._GLOBAL_CUSTOM_OBJECTS, registry._GLOBAL_CUSTOM_NAMES),
+                            before):
+        table.clear()
+        table.update(saved)

@@ -8,17 +8,6 @@ import pytest
 
 import neuropil as keras
 from neuropil import config, saving
-from neuropil.saving import registry
-
-
-@pytest.fixture
-def clean_registry():
-    before = dict(registry._GLOBAL_CUSTOM_OBJECTS), dict(registry._GLOBAL_CUSTOM_NAMES)
-    yield
-    for table, saved in zip((registry._GLOBAL_CUSTOM_OBJECTS, registry._GLOBAL_CUSTOM_NAMES),
-                            before):
-        table.clear()
-        table.update(saved)
 
 
 @pytest.fixture

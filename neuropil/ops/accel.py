@@ -4,7 +4,8 @@ the switch.
 The core needs NumPy only. With numba installed (``pip install neuropil[fast]``) these run
 as compiled loops from ``numba_kernels``: one-channel stride-1 convolutions (directly, no
 im2col), conv2d's input gradient (col2im) and max pooling; batch norm's passes from
-``norm_kernels``. Otherwise, or with the environment variable ``NEUROPIL_DISABLE_NUMBA=1``,
+``norm_kernels``; Winograd's transforms for 3x3 convolutions from ``winograd_kernels``.
+Otherwise, or with the environment variable ``NEUROPIL_DISABLE_NUMBA=1``,
 the NumPy code beside them runs. Both compute the same numbers up to the order of float
 additions (the tests compare them); the compiled loops make one pass where NumPy makes
 several, and LeNet-5 trains 1.4x faster with them (bench/README.md).
@@ -19,9 +20,10 @@ Example:
 """
 from __future__ import annotations
 
+import importlib
 import os
 
-__all__ = ["kernels", "norm_kernels", "set_enabled"]
+__all__ = ["kernels", "norm_kernels", "winograd_kernels", "set_enabled"]
 
 _DISABLED_BY_ENV = os.environ.get("NEUROPIL_DISABLE_NUMBA", "") not in ("", "0")
 _state = {"wanted": not _DISABLED_BY_ENV, "module": None}
@@ -42,10 +44,21 @@ def kernels():
 
 def norm_kernels():
     """The ``norm_kernels`` module (batch norm's loops), or None, as ``kernels()`` decides."""
+    return _companion("norm_kernels")
+
+
+def winograd_kernels():
+    """The ``winograd_kernels`` module (Winograd's transforms), or None, as ``kernels()``
+    decides."""
+    return _companion("winograd_kernels")
+
+
+def _companion(name: str):
+    """Another compiled module of ``neuropil.ops``, imported when ``kernels()`` says numba is
+    wanted and loads (importing it imports numba)."""
     if kernels() is None:
         return None
-    from neuropil.ops import norm_kernels as module  # numba: kernels() found it
-    return module
+    return importlib.import_module(f"neuropil.ops.{name}")
 
 
 def set_enabled(enabled) -> None:

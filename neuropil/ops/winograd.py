@@ -39,7 +39,7 @@ from neuropil.backend import threads
 from neuropil.ops import accel
 from neuropil.ops.window import batch_chunks, bordered, scratch
 
-__all__ = ["kernels", "applies", "Tiling", "transform_kernel", "kernel_gradient"]
+__all__ = ["applies", "Tiling", "transform_kernel", "kernel_gradient"]
 
 # Fewer input channels stay with im2col: with 3 (an RGB first layer, 32x32 -> 16 filters,
 # batch 128, one thread) the two took the same time (forward 5.2 ms, with backward 15-16);
@@ -53,20 +53,12 @@ _G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
 _G_PAIRS = np.kron(_G, _G)  # (36, 9): row (i, j), column (a, b) holds G[i, a]·G[j, b]
 
 
-def kernels():
-    """The compiled transforms, or None when the NumPy path should run (see ``accel``)."""
-    if accel.kernels() is None:
-        return None
-    from neuropil.ops import winograd_kernels
-    return winograd_kernels
-
-
 def applies(window, kernel_shape, dtype=np.float32) -> bool:
     """Whether a convolution with this geometry, (kh, kw, in, out) kernel and ``dtype``
     (of the input, kernel and output alike) goes here."""
     return (tuple(kernel_shape[:2]) == (3, 3) and window.strides == window.dilation == (1, 1)
             and kernel_shape[2] >= MIN_CHANNELS and np.dtype(dtype) in _DTYPES
-            and kernels() is not None)
+            and accel.winograd_kernels() is not None)
 
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -127,7 +119,7 @@ class Tiling:
 def forward(x, kernel, bias, relu: bool, out, window, residual=None):
     """``out`` (N, out_h, out_w, K), overwritten: conv2d(x, kernel) + bias (+ residual),
     then relu. Returns U, the transformed kernel, for backward."""
-    compiled = kernels()
+    compiled = accel.winograd_kernels()
     tiling = Tiling(window, x.shape[3], kernel.shape[3], out.itemsize)
     if residual is not None:  # the compiled loop indexes it like ``out``
         residual = np.ascontiguousarray(residual, out.dtype)
@@ -153,7 +145,7 @@ def backward(grad, out, x, u, window, want_input: bool, want_weights: bool):
     (masked by ``out`` > 0 when ``out`` is not None: the fused relu). ``x`` is needed for
     the kernel's gradient, ``u`` for the input's. Returns (gx or None, dU (36, C, K) or
     None, bias gradient (K,))."""
-    compiled = kernels()
+    compiled = accel.winograd_kernels()
     n, channels, filters = len(grad), u.shape[1], u.shape[2]
     tiling = Tiling(window, channels, filters, grad.itemsize)
     grad = np.ascontiguousarray(grad)

@@ -1,6 +1,6 @@
 """Compiled transforms of the Winograd F(4x4, 3x3) convolution (see ``winograd.py``).
 
-Imported only through ``winograd.kernels()``, after ``accel`` has said numba may be used.
+Imported only through ``neuropil.ops.accel.winograd_kernels()`` (it imports numba).
 Each function works on one chunk of images and runs on the calling thread (a worker of
 ``backend.threads``). The innermost loop always runs along channels, contiguous in NHWC
 images and in the transformed arrays, so LLVM turns it into vector code.
@@ -126,6 +126,19 @@ def _columns(m, t, cols):
             cols[0, j, k], cols[1, j, k], cols[2, j, k], cols[3, j, k] = a0, a1, a2, a3
 
 
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _output_row(cols, i, k, bias, relu, zero):
+    """Row i of filter k's 4x4 block: (Aᵀ m) A from ``cols``, plus the bias, then relu when
+    ``relu`` (NaN stays NaN, as np.maximum(y, 0))."""
+    y0, y1, y2, y3 = _at(cols[i, 0, k], cols[i, 1, k], cols[i, 2, k],
+                         cols[i, 3, k], cols[i, 4, k], cols[i, 5, k])
+    y0, y1, y2, y3 = y0 + bias, y1 + bias, y2 + bias, y3 + bias
+    if relu:
+        y0, y1 = zero if y0 < 0 else y0, zero if y1 < 0 else y1
+        y2, y3 = zero if y2 < 0 else y2, zero if y3 < 0 else y3
+    return y0, y1, y2, y3
+
+
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def output_transform(m, tiles_h, tiles_w, bias, relu, out):
     """``out`` (N, H, W, K), overwritten: Aᵀ m A of every tile's products ``m`` (tiles, 36,
@@ -145,25 +158,14 @@ def output_transform(m, tiles_h, tiles_w, bias, relu, out):
                 for i in range(4):
                     if full:
                         for k in range(filters):
-                            y0, y1, y2, y3 = _at(cols[i, 0, k], cols[i, 1, k], cols[i, 2, k],
-                                                 cols[i, 3, k], cols[i, 4, k], cols[i, 5, k])
-                            b = bias[k]
-                            y0, y1, y2, y3 = y0 + b, y1 + b, y2 + b, y3 + b
-                            if relu:  # NaN stays NaN, as np.maximum(y, 0)
-                                y0, y1 = zero if y0 < 0 else y0, zero if y1 < 0 else y1
-                                y2, y3 = zero if y2 < 0 else y2, zero if y3 < 0 else y3
+                            y0, y1, y2, y3 = _output_row(cols, i, k, bias[k], relu, zero)
                             out[n, r + i, q, k], out[n, r + i, q + 1, k] = y0, y1
                             out[n, r + i, q + 2, k], out[n, r + i, q + 3, k] = y2, y3
-                    else:
+                    else:  # the image ends inside this tile: finished pixel by pixel below
                         for k in range(filters):
-                            y0, y1, y2, y3 = _at(cols[i, 0, k], cols[i, 1, k], cols[i, 2, k],
-                                                 cols[i, 3, k], cols[i, 4, k], cols[i, 5, k])
-                            b = bias[k]
-                            y0, y1, y2, y3 = y0 + b, y1 + b, y2 + b, y3 + b
-                            if relu:  # NaN stays NaN, as np.maximum(y, 0)
-                                y0, y1 = zero if y0 < 0 else y0, zero if y1 < 0 else y1
-                                y2, y3 = zero if y2 < 0 else y2, zero if y3 < 0 else y3
-                            block[i, 0, k], block[i, 1, k], block[i, 2, k], block[i, 3, k] = y0, y1, y2, y3
+                            y0, y1, y2, y3 = _output_row(cols, i, k, bias[k], relu, zero)
+                            block[i, 0, k], block[i, 1, k] = y0, y1
+                            block[i, 2, k], block[i, 3, k] = y2, y3
                 if not full:
                     for i in range(min(4, height - r)):
                         for j in range(min(4, width - q)):
@@ -186,16 +188,13 @@ def output_transform_residual(m, tiles_h, tiles_w, bias, residual, relu, out):
             for tx in range(tiles_w):
                 r, q = 4 * ty, 4 * tx
                 _columns(m, t, cols)
-                full = r + 4 <= height and q + 4 <= width
                 for i in range(4):
-                    for k in range(filters):
-                        y0, y1, y2, y3 = _at(cols[i, 0, k], cols[i, 1, k], cols[i, 2, k],
-                                             cols[i, 3, k], cols[i, 4, k], cols[i, 5, k])
-                        b = bias[k]
-                        block[i, 0, k], block[i, 1, k] = y0 + b, y1 + b
-                        block[i, 2, k], block[i, 3, k] = y2 + b, y3 + b
-                for i in range(min(4, height - r) if not full else 4):
-                    for j in range(min(4, width - q) if not full else 4):
+                    for k in range(filters):  # relu comes after the residual, below
+                        y0, y1, y2, y3 = _output_row(cols, i, k, bias[k], False, zero)
+                        block[i, 0, k], block[i, 1, k] = y0, y1
+                        block[i, 2, k], block[i, 3, k] = y2, y3
+                for i in range(min(4, height - r)):
+                    for j in range(min(4, width - q)):
                         for k in range(filters):
                             y = block[i, j, k] + residual[n, r + i, q + j, k]
                             out[n, r + i, q + j, k] = zero if relu and y < 0 else y

@@ -68,6 +68,16 @@ CONV1D_CASES = [  # (steps, in, filters, kernel, strides, padding, dilation, gro
 ]
 
 
+def assert_matches_torch(torch, theirs, w, out, dx, layer, xt, kt, bt):
+    """Our output and the gradients of sum(out · w) against torch's, for x, kernel, bias."""
+    (theirs * torch.tensor(w)).sum().backward()
+    assert out.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(out, theirs.detach().numpy(), **TIGHT)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), **TIGHT)
+    np.testing.assert_allclose(layer.kernel.grad, kt.grad.numpy(), **TIGHT)
+    np.testing.assert_allclose(layer.bias.grad, bt.grad.numpy(), **TIGHT)
+
+
 @pytest.mark.parametrize("steps, cin, filters, k, strides, padding, dilation, groups",
                          CONV1D_CASES)
 @pytest.mark.parametrize("activation", [None, "relu"])
@@ -89,12 +99,8 @@ def test_conv1d_matches_torch(steps, cin, filters, k, strides, padding, dilation
     theirs = torch_conv1d(torch, xt, kt, bt, strides, padding, dilation, groups)
     if activation == "relu":
         theirs = torch.relu(theirs)
-    (theirs * torch.tensor(w)).sum().backward()
-    assert out.shape == tuple(theirs.shape) == (2,) + out_shape[1:]
-    np.testing.assert_allclose(out, theirs.detach().numpy(), **TIGHT)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), **TIGHT)
-    np.testing.assert_allclose(layer.kernel.grad, kt.grad.numpy(), **TIGHT)
-    np.testing.assert_allclose(layer.bias.grad, bt.grad.numpy(), **TIGHT)
+    assert_matches_torch(torch, theirs, w, out, dx, layer, xt, kt, bt)
+    assert out.shape == (2,) + out_shape[1:]
 
 
 @pytest.mark.parametrize("padding, dilation", [
@@ -167,12 +173,8 @@ def test_conv1d_transpose_matches_torch(k, strides, padding, output_padding, dil
     xt, kt, bt = (torch.tensor(a, requires_grad=True) for a in (x, kernel, bias))
     theirs = torch_conv1d_transpose(torch, xt, kt, bt, strides, padding, output_padding,
                                     dilation)
-    (theirs * torch.tensor(w)).sum().backward()
-    assert out.shape == tuple(theirs.shape) == (2,) + out_shape[1:]
-    np.testing.assert_allclose(out, theirs.detach().numpy(), **TIGHT)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), **TIGHT)
-    np.testing.assert_allclose(layer.kernel.grad, kt.grad.numpy(), **TIGHT)
-    np.testing.assert_allclose(layer.bias.grad, bt.grad.numpy(), **TIGHT)
+    assert_matches_torch(torch, theirs, w, out, dx, layer, xt, kt, bt)
+    assert out.shape == (2,) + out_shape[1:]
 
 
 def test_depthwise_and_separable_conv1d_match_torch():

@@ -12,16 +12,6 @@ from neuropil.saving import registry
 from saving_helpers import conv_model, dense_model, randomize
 
 
-@pytest.fixture
-def clean_registry():
-    before = dict(registry._GLOBAL_CUSTOM_OBJECTS), dict(registry._GLOBAL_CUSTOM_NAMES)
-    yield
-    for table, saved in zip((registry._GLOBAL_CUSTOM_OBJECTS, registry._GLOBAL_CUSTOM_NAMES),
-                            before):
-        table.clear()
-        table.update(saved)
-
-
 def _scaled_dense_class():
     class ScaledDense(layers.Layer):
         """A custom layer with a weight and a constructor argument."""
