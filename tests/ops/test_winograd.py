@@ -14,6 +14,7 @@ from helpers import check_op, random_array
 from neuropil import ops
 from neuropil.autodiff import Tensor
 from neuropil.ops import accel, winograd
+from neuropil.ops.conv import Conv2D
 from neuropil.ops.window import SlidingWindow
 
 pytest.importorskip("numba")
@@ -47,6 +48,13 @@ def test_winograd_is_used_where_it_applies():
                                 (5, 5, 8, 4))
     assert not winograd.applies(SlidingWindow((8, 8), (3, 3), (1, 1), (2, 2), "same"),
                                 (3, 3, 8, 4))
+    # ... and the convolution op takes that path (it keeps the transformed kernel)
+    x = random_array(2, 8, 8, 8, seed=18).astype(np.float32)
+    kernel = random_array(3, 3, 8, 4, seed=19).astype(np.float32)
+    for channels, expected in ((8, True), (3, False)):
+        op = Conv2D(1, "same", 1)
+        op(Tensor(x[..., :channels]), Tensor(kernel[:, :, :channels]))
+        assert (op.u is not None) is expected
 
 
 @pytest.mark.parametrize("relu", [False, True])
@@ -101,20 +109,34 @@ def test_winograd_gradients_match_central_differences(padding):
         accel.set_enabled(None)
 
 
-def test_winograd_frozen_kernel_or_input_and_an_empty_batch():
-    """Only the gradients asked for are computed; 0 images give 0 images and zero kernel
-    and bias gradients."""
+@pytest.mark.parametrize("frozen", ["kernel", "input"])
+def test_winograd_with_a_frozen_kernel_or_input(frozen):
+    """Only the gradients asked for are computed, equal to im2col's."""
+    x, kernel = random_array(2, 6, 6, 8, seed=14), random_array(3, 3, 8, 2, seed=12)
+    bias = random_array(2, seed=13)
+
+    def grads(compiled):
+        accel.set_enabled(compiled)
+        try:
+            xs = Tensor(x, requires_grad=frozen != "input")
+            ks = Tensor(kernel, requires_grad=frozen != "kernel")
+            ops.conv2d(xs, ks, padding="same", bias=Tensor(bias), relu=True).sum().backward()
+            return xs.grad, ks.grad
+        finally:
+            accel.set_enabled(None)
+
+    (gx, gk), (gx_ref, gk_ref) = grads(True), grads(False)
+    assert (gx is None) == (frozen == "input") and (gk is None) == (frozen == "kernel")
+    for got, want in ((gx, gx_ref), (gk, gk_ref)):
+        if want is not None:
+            np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+
+
+def test_winograd_empty_batch():
+    """0 images give 0 images and zero kernel and bias gradients."""
     kernel, bias = random_array(3, 3, 8, 2, seed=12), random_array(2, seed=13)
     accel.set_enabled(True)
     try:
-        x = Tensor(random_array(2, 6, 6, 8, seed=14), requires_grad=True)
-        ops.conv2d(x, Tensor(kernel), padding="same", bias=Tensor(bias)).sum().backward()
-        accel.set_enabled(False)
-        x_ref = Tensor(x.numpy(), requires_grad=True)
-        ops.conv2d(x_ref, Tensor(kernel), padding="same", bias=Tensor(bias)).sum().backward()
-        np.testing.assert_allclose(x.grad, x_ref.grad,
-                                   rtol=1e-11, atol=1e-11)
-        accel.set_enabled(True)
         empty = Tensor(np.zeros((0, 6, 6, 8)), requires_grad=True)
         ks, bs = Tensor(kernel, requires_grad=True), Tensor(bias, requires_grad=True)
         y = ops.conv2d(empty, ks, padding="same", bias=bs, relu=True)
