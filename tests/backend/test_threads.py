@@ -1,17 +1,23 @@
 """backend.threads: chunk loops shared by worker threads, BLAS held to one thread meanwhile."""
 import threading
+import time
 import warnings
 
 import numpy as np
 import pytest
 
-from neuropil.backend import threads
+from neuropil.backend import spin, threads
 
 
-@pytest.fixture
-def two_workers():
+@pytest.fixture(params=["spinning helpers", "thread pool"])
+def two_workers(request, monkeypatch):
+    """Two workers, through either hand-off: spinning helpers (with numba) or the pool."""
+    if request.param == "thread pool":
+        monkeypatch.setattr(threads, "_spinning_helpers", lambda count: None)
+    elif not spin.available():
+        pytest.skip("spinning helpers need numba")
     threads.set_num_threads(2)
-    yield
+    yield request.param
     threads.set_num_threads(None)
 
 
@@ -34,6 +40,8 @@ def test_two_workers_run_at_the_same_time(two_workers):
     names = threads.map_chunks(lambda _: (barrier.wait(), threading.current_thread().name)[1],
                                [0, 1])
     assert len(set(names)) == 2
+    if two_workers == "spinning helpers":
+        assert "neuropil-helper" in names
 
 
 def test_an_error_in_a_worker_reaches_the_caller(two_workers):
@@ -143,3 +151,34 @@ def test_a_forked_child_starts_its_own_workers(two_workers):
 def _sum_in_chunks(n):
     threads.set_num_threads(2)
     return sum(threads.map_chunks(lambda i: i, range(n)))
+
+
+def test_helpers_that_fell_asleep_still_take_work(two_workers, monkeypatch):
+    monkeypatch.setattr(spin, "SPIN_ROUNDS", 1)  # every wait ends asleep at once
+    for _ in range(3):
+        time.sleep(0.01)
+        assert threads.map_chunks(lambda i: i + 1, range(6)) == [1, 2, 3, 4, 5, 6]
+
+
+def test_chunk_loops_from_two_user_threads_at_once(two_workers):
+    """Only one call at a time may use the spinning helpers; another, meanwhile, uses the
+    pool. Both must get their own results."""
+    results, errors = {}, []
+
+    def loop(name, offset):
+        try:
+            for _ in range(50):
+                got = threads.map_chunks(lambda i: (time.sleep(0.0001), i + offset)[1],
+                                         range(8))
+                assert got == [i + offset for i in range(8)]
+            results[name] = True
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    users = [threading.Thread(target=loop, args=(name, offset))
+             for name, offset in (("a", 0), ("b", 100))]
+    for user in users:
+        user.start()
+    for user in users:
+        user.join(timeout=60)
+    assert not errors and results == {"a": True, "b": True}
