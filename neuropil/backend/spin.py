@@ -60,7 +60,10 @@ def _compile():
             sched_yield()
         return flags[index] != old
 
-    spin_while_equal(np.zeros(1, np.int64), 0, 1, 1)  # compile now (~0.1 s), not mid-op
+    try:
+        spin_while_equal(np.zeros(1, np.int64), 0, 1, 1)  # compile now (~0.1 s), not mid-op
+    except Exception:  # noqa: BLE001 - numba could not compile the call: use the pool
+        return False
     return spin_while_equal
 
 
