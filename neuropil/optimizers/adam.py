@@ -42,15 +42,26 @@ class Adam(Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         step = int(self.iterations.data) + 1
         alpha = learning_rate * math.sqrt(1 - self.beta_2 ** step) / (1 - self.beta_1 ** step)
+        w = variable.data
         m = self._slot(variable, "momentum")
         v = self._slot(variable, "velocity")
+        compiled = self._compiled(gradient, w)
+        if compiled is not None:  # one pass, the same numbers as the NumPy lines below
+            constants = self._scalars_as(w.dtype, (1 - self.beta_1, 1 - self.beta_2, alpha,
+                                                   self.epsilon))
+            if self.amsgrad:
+                compiled.adam_amsgrad(w, gradient, m, v, self._slot(variable, "velocity_hat"),
+                                      *constants)
+            else:
+                compiled.adam(w, gradient, m, v, *constants)
+            return
         m += (gradient - m) * (1 - self.beta_1)
         v += (gradient * gradient - v) * (1 - self.beta_2)
         if self.amsgrad:
             v_hat = self._slot(variable, "velocity_hat")
             np.maximum(v_hat, v, out=v_hat)
             v = v_hat
-        variable.data -= alpha * m / (np.sqrt(v) + self.epsilon)
+        w -= alpha * m / (np.sqrt(v) + self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

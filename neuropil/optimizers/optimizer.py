@@ -6,6 +6,10 @@ named optimizer only writes its own ``update_step``. Updates run in place on the
 arrays, outside the autodiff graph. One ``apply`` follows Keras 3's ``base_optimizer.py``:
 drop variables without a gradient, clip, shrink weights by ``lr · weight_decay``, run
 ``update_steps``, apply constraints, count the step.
+
+With numba (``neuropil.ops.accel``'s switch), Adam, SGD, RMSprop (not centered) and weight decay
+run as one compiled pass per weight (``kernels.py``), 3-5x faster than NumPy's chain of
+temporaries and bit for bit the same; their NumPy lines stay as the reference and fallback.
 """
 from __future__ import annotations
 
@@ -17,9 +21,24 @@ import numpy as np
 from neuropil import initializers
 from neuropil._naming import to_snake_case, unique_name
 from neuropil.autodiff import Tensor, Variable, no_grad
+from neuropil.ops import accel
 from neuropil.optimizers import schedules
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "compiled_kernels"]
+
+_COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_loaded = {"kernels": None}  # the module, once imported (an import statement costs ~0.4 us)
+
+
+def compiled_kernels():
+    """``neuropil.optimizers.kernels`` (one-pass numba loops for Adam, SGD with momentum and
+    RMSprop) when ``neuropil.ops.accel`` says numba is wanted and loads, else None."""
+    if accel.kernels() is None:
+        return None
+    if _loaded["kernels"] is None:
+        from neuropil.optimizers import kernels  # NOTE: imports numba, hence not at the top
+        _loaded["kernels"] = kernels
+    return _loaded["kernels"]
 
 
 class Optimizer:
@@ -73,6 +92,7 @@ class Optimizer:
         self._trainable_variables: list = []
         self._exclude_ids: set = set()
         self._exclude_pattern = None
+        self._typed_scalars: dict = {}  # (dtype, Python floats) -> those floats as dtype
         self.built = False
 
     # ---- learning rate ---------------------------------------------------------------
@@ -167,9 +187,15 @@ class Optimizer:
     def _apply_weight_decay(self, variables, learning_rate: float) -> None:
         if self.weight_decay is None:
             return
+        factor = self.weight_decay * learning_rate
         for variable in variables:
             if self._use_weight_decay(variable):
-                variable.data -= variable.data * (self.weight_decay * learning_rate)
+                w = variable.data
+                compiled = self._compiled(w, w)
+                if compiled is not None:  # one pass, the same numbers as the line below
+                    compiled.decay(w, *self._scalars_as(w.dtype, (factor,)))
+                else:
+                    w -= w * factor
 
     # ---- applying gradients ------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
@@ -208,7 +234,9 @@ class Optimizer:
                           "the loss. If using `model.compile()`, did you forget to provide a "
                           "`loss` argument?", stacklevel=2)
         variables = [v for _, v in pairs]
-        grads = [np.asarray(getattr(g, "data", g)) for g, _ in pairs]
+        # NOTE: an ndarray as is: its own `.data` is a memoryview, 0.3 us a gradient to rewrap
+        grads = [g if type(g) is np.ndarray else np.asarray(getattr(g, "data", g))
+                 for g, _ in pairs]
         if self.loss_scale_factor is not None:
             grads = [g / self.loss_scale_factor for g in grads]
         grads = self._clip(grads)
@@ -216,18 +244,19 @@ class Optimizer:
         self._apply_weight_decay(variables, lr)
         self.update_steps(grads, variables, lr)
         self._apply_constraints(variables)
-        self.iterations.data += 1
+        self.iterations.data[()] = int(self.iterations.data) + 1  # NOTE: `+= 1`: 1 us, this 0.1
 
     @staticmethod
     def _apply_constraints(variables) -> None:
         """As Keras, right after the update: each updated variable with a ``constraint``
         (``Dense(kernel_constraint=...)`` puts one there) is replaced by its projection."""
+        constrained = [v for v in variables if getattr(v, "constraint", None) is not None]
+        if not constrained:
+            return
         with no_grad():  # NOTE: a constraint written with keras.ops must not record a graph
-            for variable in variables:
-                constraint = getattr(variable, "constraint", None)
-                if constraint is not None:
-                    constrained = constraint(variable)
-                    variable.assign(np.asarray(getattr(constrained, "data", constrained)))
+            for variable in constrained:
+                value = variable.constraint(variable)
+                variable.assign(np.asarray(getattr(value, "data", value)))
 
     def _clip(self, grads: list) -> list:
         # As in Keras, a limit of 0 (or less) means "no clipping", not "zero the gradients".
@@ -247,6 +276,29 @@ class Optimizer:
         (Nadam's momentum-cache product) advances it here, once per step."""
         for grad, variable in zip(grads, variables):
             self.update_step(grad, variable, learning_rate)
+
+    @staticmethod
+    def _compiled(gradient: np.ndarray, weight: np.ndarray):
+        """The compiled loops (``kernels``) if they can update ``weight`` from ``gradient``
+        (arrays of float32 or float64, the same dtype, both C-contiguous), else None: NumPy
+        runs. NOTE: clipping turns a 0-d gradient into a NumPy scalar, not an array."""
+        if (isinstance(gradient, np.ndarray) and weight.dtype in _COMPILED_DTYPES
+                and gradient.dtype == weight.dtype and weight.flags.c_contiguous
+                and gradient.flags.c_contiguous):
+            return compiled_kernels()
+        return None
+
+    def _scalars_as(self, dtype: np.dtype, values: tuple) -> tuple:
+        """``values`` (Python floats) as scalars of ``dtype``, the cast NumPy makes when a
+        Python float meets an array of that dtype; numba, handed a Python float, would
+        compute in float64 instead. Remembered, as a step's values repeat per weight."""
+        key = (dtype, values)
+        typed = self._typed_scalars.get(key)
+        if typed is None:
+            if len(self._typed_scalars) > 16:  # values of past steps
+                self._typed_scalars.clear()
+            typed = self._typed_scalars[key] = tuple(map(dtype.type, values))
+        return typed
 
     def update_step(self, gradient: np.ndarray, variable, learning_rate: float) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement "

@@ -38,6 +38,13 @@ class RMSprop(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         v = self._slot(variable, "velocity")
+        compiled = None if self.centered else self._compiled(gradient, variable.data)
+        if compiled is not None:  # one pass, the same numbers as the NumPy lines below
+            m = self._slot(variable, "momentum") if self.momentum > 0 else v  # v: unused
+            compiled.rmsprop(variable.data, gradient, v, m, *self._scalars_as(
+                variable.data.dtype, (self.rho, 1 - self.rho, learning_rate, self.epsilon,
+                                      self.momentum)))
+            return
         v *= self.rho
         v += (1 - self.rho) * gradient * gradient
         denominator = v + self.epsilon

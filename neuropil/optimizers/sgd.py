@@ -33,6 +33,15 @@ class SGD(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         w = variable.data
+        compiled = self._compiled(gradient, w)
+        if compiled is not None:  # one pass, the same numbers as the NumPy lines below
+            lr, momentum = self._scalars_as(w.dtype, (learning_rate, self.momentum))
+            if self.momentum:
+                compiled.sgd_momentum(w, gradient, self._slot(variable, "momentum"), lr,
+                                      momentum, self.nesterov)
+            else:
+                compiled.sgd(w, gradient, lr)
+            return
         if not self.momentum:
             w -= learning_rate * gradient
             return
