@@ -56,31 +56,83 @@ def test_max_pool_ties_send_the_gradient_to_one_position(kernels_path):
     np.testing.assert_array_equal(x.grad[0, :, :, 0], expected)
 
 
-@pytest.mark.parametrize("x_shape, pool_size, strides, padding", [
-    ((8, 28, 28, 6), 2, None, "valid"), ((4, 9, 9, 3), 3, 2, "same"),
-    ((4, 7, 7, 2), 3, 1, "valid"), ((4, 5, 5, 2), 2, None, "same")])
-def test_max_pool_float32_compiled_equals_numpy(x_shape, pool_size, strides, padding):
-    """The compiled pooling against the NumPy one, bit for bit, on relu-like float32 data
-    with many ties (zeros, and repeated positive values)."""
+def numpy_and_compiled(x, pool_size, strides=None, padding="valid"):
+    """Max pooling's output and input gradient (for output gradients 0, 1, 2, ...) from the
+    NumPy code and from the compiled loops: [(out, grad), (out, grad)]."""
     pytest.importorskip("numba")
     from neuropil.ops import accel
 
-    rng = np.random.default_rng(5)
-    x = np.maximum(np.round(rng.standard_normal(x_shape) * 2) / 2, 0).astype(np.float32)
     results = []
     for enabled in (False, True):
         accel.set_enabled(enabled)
         try:
             t = Tensor(x, requires_grad=True)
             out = ops.max_pool2d(t, pool_size, strides, padding)
-            out.backward(np.arange(out.size, dtype=np.float32).reshape(out.shape))
+            out.backward(np.arange(out.size, dtype=x.dtype).reshape(out.shape))
             results.append((out.numpy(), t.grad))
         finally:
             accel.set_enabled(None)
-    (out, grad), (c_out, c_grad) = results
+    return results
+
+
+def relu_like(shape, dtype, seed):
+    """Half zeros, the rest multiples of 0.5: many ties in every window."""
+    rng = np.random.default_rng(seed)
+    return np.maximum(np.round(rng.standard_normal(shape) * 2) / 2, 0).astype(dtype)
+
+
+@pytest.mark.parametrize("x_shape, pool_size, strides, padding", [
+    ((8, 28, 28, 6), 2, None, "valid"), ((4, 9, 9, 3), 3, 2, "same"),
+    ((4, 7, 7, 2), 3, 1, "valid"), ((4, 5, 5, 2), 2, None, "same")])
+def test_max_pool_float32_compiled_equals_numpy(x_shape, pool_size, strides, padding):
+    """The compiled pooling against the NumPy one, bit for bit, on relu-like float32 data
+    with many ties (zeros, and repeated positive values)."""
+    x = relu_like(x_shape, np.float32, seed=5)
+    (out, grad), (c_out, c_grad) = numpy_and_compiled(x, pool_size, strides, padding)
     np.testing.assert_array_equal(c_out, out)
     np.testing.assert_array_equal(c_grad, grad)
     assert c_grad.dtype == np.float32
+
+
+# The 2x2 kernels treat channel counts differently (1; up to 16 in runs of 16 lanes; more);
+# odd heights and widths leave a row and a column no window covers.
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape", [(3, 7, 9, 1), (2, 6, 5, 3), (4, 28, 28, 6), (2, 9, 8, 8),
+                                     (2, 5, 7, 12), (2, 11, 10, 16), (1, 4, 6, 33)], ids=str)
+def test_max_pool_2x2_compiled_equals_numpy(x_shape, dtype):
+    x = relu_like(x_shape, dtype, seed=6)
+    (out, grad), (c_out, c_grad) = numpy_and_compiled(x, 2)
+    np.testing.assert_array_equal(c_out, out)
+    np.testing.assert_array_equal(c_grad, grad)
+    assert c_out.dtype == c_grad.dtype == dtype
+
+
+@pytest.mark.parametrize("channels", [1, 6, 16])
+def test_max_pool_2x2_compiled_passes_nan_and_inf_on_like_numpy(channels):
+    """Forward only: where a window holds a NaN, NumPy routes no gradient (NaN != NaN)."""
+    x = relu_like((2, 9, 8, channels), np.float32, seed=7)
+    spots = np.random.default_rng(8).random(x.shape)
+    x[spots < 0.05], x[spots > 0.95] = np.nan, -np.inf
+    (out, _), (c_out, _) = numpy_and_compiled(x, 2)
+    np.testing.assert_array_equal(c_out, out)  # NaNs in the same places
+    assert np.isnan(out).any()
+
+
+@pytest.mark.parametrize("channels", [1, 3, 6, 16])
+def test_max_pool_2x2_kernels_stay_inside_their_chunk(channels):
+    """The worker threads pool chunks of one batch: a kernel's wide runs must not reach the
+    neighbouring images in ``out``, ``arg`` or ``gx``."""
+    kernels = pytest.importorskip("neuropil.ops.numba_kernels")
+    x = relu_like((3, 5, 7, channels), np.float32, seed=9)
+    out = np.full((3, 2, 3, channels), 7, np.float32)
+    arg = np.full(out.shape, 9, np.uint8)
+    kernels.max_pool_2x2_forward(x[1:2], out[1:2], arg[1:2])
+    assert (out[::2] == 7).all() and (arg[::2] == 9).all()
+    np.testing.assert_array_equal(out[1], ops.max_pool2d(x[1:2], 2).numpy()[0])
+    gx = np.full(x.shape, 5, np.float32)
+    kernels.max_pool_2x2_backward(out[1:2], arg[1:2], gx[1:2])
+    assert (gx[::2] == 5).all()
+    assert np.count_nonzero(gx[1]) == np.count_nonzero(out[1])  # one position per window
 
 
 @pytest.mark.parametrize("pool_size, strides", [(2, None), (3, 2)])
