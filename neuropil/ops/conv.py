@@ -22,7 +22,8 @@ in place on the GEMM's output, and backward masks the incoming gradient once.
 
 With numba installed (``accel.py``, ``numba_kernels.py``): a one-channel, stride-1
 convolution (a grayscale first layer) runs as a direct compiled loop per chunk, without
-columns, and col2im is compiled; a 3x3 stride-1 convolution of 8 or more channels (a
+columns, and im2col and col2im are compiled (im2col 2x faster than NumPy's strided copy
+once its indices were unsigned; a first try with signed ones had been slower); a 3x3 stride-1 convolution of 8 or more channels (a
 ResNet's) runs as Winograd's F(4x4, 3x3) (``winograd.py``: 4x fewer multiplications,
 compiled transforms). The NumPy code stays the reference; the tests run both.
 
@@ -36,7 +37,7 @@ Measured and rejected (bench/bench_conv.py shapes): a loop of per-tap GEMMs over
 image in forward (kh·kw GEMMs with a short inner dimension: slower below 32 channels and on
 small images), einsum on the strided window view (2-4x slower), the transposed-convolution
 input gradient (im2col of the padded output gradient: a larger copy than col2im's adds),
-compiled im2col copies (numba: slower than NumPy's strided copy), and the GEMM transposed,
+and the GEMM transposed,
 kernel (out, K) @ columns (K, M) (no faster, and the output then needs a transposing copy).
 """
 from __future__ import annotations

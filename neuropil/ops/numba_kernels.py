@@ -18,9 +18,44 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["col2im", "one_channel_taps", "conv_one_channel_forward", "conv_one_channel_backward",
+__all__ = ["im2col", "col2im", "one_channel_taps", "conv_one_channel_forward", "conv_one_channel_backward",
            "max_pool_forward", "max_pool_2x2_forward", "max_pool_backward",
            "max_pool_2x2_backward"]
+
+
+@njit(cache=True, nogil=True)
+def im2col(xp, kh, kw, sh, sw, dh, dw, out_h, out_w, cols):
+    """``cols`` (M, kh·kw·C [+ 1]), overwritten: row m = (n, i, j) holds the window of
+    output pixel (i, j) of the padded images ``xp`` (N, H, W, C), in the kernel's (a, b, c)
+    order, and a last column of ones if ``cols`` has one more column (the bias's partner).
+
+    With dw = 1 a kernel row's taps are kw·C consecutive numbers of an image row: one run
+    per kernel row. Indices are unsigned: numba wraps negative signed indices, and for a
+    computed index LLVM cannot rule that out, so the copies would be gathers. 2x faster
+    than NumPy's copy of the strided window view (LeNet's 6->16 convolution, 21 images:
+    0.047 against 0.10 ms), and one call instead of several, so a worker thread holds the
+    GIL less often."""
+    n_images, height, width, channels = xp.shape
+    xf, cf = xp.reshape(-1), cols.reshape(-1)
+    depth, taps = cols.shape[1], kh * kw * channels
+    run = kw * channels if dw == 1 else channels
+    pieces = 1 if dw == 1 else kw
+    one = cols.dtype.type(1)
+    m = 0
+    for n in range(n_images):
+        for i in range(out_h):
+            for j in range(out_w):
+                target = m * depth
+                for a in range(kh):
+                    row = (n * height + i * sh + a * dh) * width + j * sw
+                    for b in range(pieces):
+                        source = (row + b * dw) * channels
+                        start = target + (a * pieces + b) * run
+                        for e in range(run):
+                            cf[np.uint64(start + e)] = xf[np.uint64(source + e)]
+                if depth > taps:
+                    cf[np.uint64(target + taps)] = one
+                m += 1
 
 
 @njit(cache=True, nogil=True)

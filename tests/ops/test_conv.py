@@ -583,3 +583,38 @@ def test_conv2d_residual_is_added_before_relu(channels, strides, relu, kernels_p
     check_op(fused, x, kernel, bias, residual)
     with pytest.raises(ValueError, match="residual must have the output's shape"):
         ops.conv2d(x, kernel, strides, "same", residual=residual[:, :2])
+
+
+# x shape, kernel (kh, kw), strides, dilation, padding: runs of kw·C (dilation 1) or of C
+# (dilated columns), strided windows, 'same' borders, a 1x1 kernel.
+IM2COL = [
+    ((3, 14, 14, 6), (5, 5), (1, 1), (1, 1), "valid"),   # LeNet's 6->16 convolution
+    ((2, 9, 11, 4), (3, 2), (2, 3), (1, 2), "same"),
+    ((2, 8, 8, 3), (3, 3), (1, 1), (2, 2), "valid"),
+    ((2, 7, 7, 2), (1, 1), (2, 2), (1, 1), "same"),
+    ((0, 5, 5, 2), (3, 3), (1, 1), (1, 1), "same"),     # an empty batch
+]
+
+
+@pytest.mark.parametrize("x_shape, k_hw, strides, dilation, padding", IM2COL,
+                         ids=[f"{x}-k{k}-s{s}-d{d}-{p}" for x, k, s, d, p in IM2COL])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ones", [False, True])
+def test_compiled_im2col_equals_numpy(x_shape, k_hw, strides, dilation, padding, dtype, ones):
+    """The compiled im2col copies exactly what NumPy's strided view copies (a copy: equal
+    bit for bit), the bias's column of ones included."""
+    pytest.importorskip("numba")
+    from neuropil.ops import accel
+    from neuropil.ops.window import SlidingWindow
+
+    x = np.random.default_rng(8).standard_normal(x_shape).astype(dtype)
+    window = SlidingWindow(x_shape[1:3], k_hw, strides, dilation, padding)
+    columns = {}
+    for enabled in (False, True):
+        accel.set_enabled(enabled)
+        try:
+            columns[enabled] = window.columns(x, ones)
+        finally:
+            accel.set_enabled(None)
+    assert columns[True].dtype == dtype
+    np.testing.assert_array_equal(columns[True], columns[False])
