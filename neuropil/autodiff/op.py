@@ -38,8 +38,8 @@ class Op:
 
     def __call__(self, *inputs) -> Tensor:
         tensors = _as_tensors(inputs)
-        self.needs_grad = tuple(t.requires_grad for t in tensors)
-        self.recording = mode._grad_enabled and any(self.needs_grad)
+        self.needs_grad = needs_grad = tuple([t.requires_grad for t in tensors])
+        self.recording = mode._grad_enabled and any(needs_grad)
         out = Tensor(self.forward(*[t.data for t in tensors]), requires_grad=self.recording)
         if self.recording:
             self.inputs = tensors
@@ -52,6 +52,11 @@ class Op:
 
 
 def _as_tensors(inputs) -> tuple:
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            break
+    else:
+        return inputs  # all tensors already (the common case): nothing to convert
     # A Python number takes the dtype of the tensors it meets (NumPy's NEP 50 rule), so
     # ``x * 2.0`` stays float32 for a float32 x instead of being promoted to float64.
     like = None

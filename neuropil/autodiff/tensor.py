@@ -148,7 +148,7 @@ class Tensor:
             for inp, needed, g_in in zip(op.inputs, op.needs_grad, op.backward(g)):
                 if not needed or g_in is None:
                     continue
-                if g_in.shape != inp.shape:  # a wrong shape would otherwise spread silently
+                if g_in.shape != inp.data.shape:  # a wrong shape would otherwise spread silently
                     raise RuntimeError(f"{type(op).__name__}.backward returned a gradient of "
                                        f"shape {g_in.shape} for an input of shape {inp.shape}.")
                 key = id(inp)

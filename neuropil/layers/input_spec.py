@@ -31,6 +31,11 @@ def format_shape(shape) -> str:
         ("," if len(shape) == 1 else "") + ")"
 
 
+def _where(index: int, layer_name: str) -> str:
+    # (worded only when raising: every layer call checks its input)
+    return f'Input {index} of layer "{layer_name}" is incompatible with the layer'
+
+
 def assert_input_compatibility(specs, shapes, layer_name: str) -> None:
     """Raises a ValueError naming the layer, the expected and the received shape."""
     if specs is None:
@@ -43,24 +48,25 @@ def assert_input_compatibility(specs, shapes, layer_name: str) -> None:
     for index, (spec, shape) in enumerate(zip(specs, shapes)):
         if spec is None:
             continue
-        where = f'Input {index} of layer "{layer_name}" is incompatible with the layer'
         rank = len(shape)
         if spec.ndim is not None and rank != spec.ndim:
-            raise ValueError(f"{where}: expected ndim={spec.ndim}, found ndim={rank}. Full "
-                             f"shape received: {format_shape(shape)}")
+            raise ValueError(f"{_where(index, layer_name)}: expected ndim={spec.ndim}, "
+                             f"found ndim={rank}. Full shape received: {format_shape(shape)}")
         if spec.max_ndim is not None and rank > spec.max_ndim:
-            raise ValueError(f"{where}: expected max_ndim={spec.max_ndim}, found ndim={rank}. "
-                             f"Full shape received: {format_shape(shape)}")
+            raise ValueError(f"{_where(index, layer_name)}: expected max_ndim={spec.max_ndim}, "
+                             f"found ndim={rank}. Full shape received: {format_shape(shape)}")
         if spec.min_ndim is not None and rank < spec.min_ndim:
-            raise ValueError(f"{where}: expected min_ndim={spec.min_ndim}, found ndim={rank}. "
-                             f"Full shape received: {format_shape(shape)}")
+            raise ValueError(f"{_where(index, layer_name)}: expected min_ndim={spec.min_ndim}, "
+                             f"found ndim={rank}. Full shape received: {format_shape(shape)}")
         for axis, size in spec.axes.items():
             actual = shape[axis] if -rank <= axis < rank else None
             if size is not None and actual not in (size, None):
-                raise ValueError(f"{where}: expected axis {axis} of input shape to have value "
-                                 f"{size}, but received input with shape {format_shape(shape)}")
+                raise ValueError(f"{_where(index, layer_name)}: expected axis {axis} of input "
+                                 f"shape to have value {size}, but received input with shape "
+                                 f"{format_shape(shape)}")
         if spec.shape is not None:
             for expected, actual in zip(spec.shape, shape):
                 if expected is not None and actual is not None and expected != actual:
-                    raise ValueError(f"{where}: expected shape={format_shape(spec.shape)}, "
-                                     f"found shape={format_shape(shape)}")
+                    raise ValueError(f"{_where(index, layer_name)}: expected shape="
+                                     f"{format_shape(spec.shape)}, found shape="
+                                     f"{format_shape(shape)}")

@@ -156,10 +156,12 @@ class Layer:
 
     # ---- calling -------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if is_symbolic((args, kwargs)):
+        if is_symbolic(args) or kwargs and is_symbolic(kwargs):
             return self._symbolic_call(*args, **kwargs)
         inputs = self._convert_inputs(args[0])
-        shapes = map_structure(lambda t: t.shape, inputs)
+        # One tensor (the common case): its shape, without walking a structure.
+        shapes = inputs.shape if isinstance(inputs, Tensor) else \
+            map_structure(_shape_of, inputs)
         self._prepare(shapes)
         training = kwargs.pop("training", None)
         outermost = not _training_context
@@ -171,14 +173,18 @@ class Layer:
             training = _training_context[-1]
         _training_context.append(training)
         try:
-            self._in_call = True
+            # NOTE: object.__setattr__ skips Layer.__setattr__'s Variable tracking (a flag is
+            # not a weight), which would otherwise run twice per layer call.
+            object.__setattr__(self, "_in_call", True)
+            if _accepts(type(self), "training"):
+                kwargs["training"] = training  # (kwargs is this call's own dict: no copy)
             if outermost:  # a whole forward pass: see backend/threads.py, who owns the cores
                 with threads.region():
-                    outputs = self.call(inputs, *args[1:], **self._call_kwargs(training, kwargs))
+                    outputs = self.call(inputs, *args[1:], **kwargs)
             else:
-                outputs = self.call(inputs, *args[1:], **self._call_kwargs(training, kwargs))
+                outputs = self.call(inputs, *args[1:], **kwargs)
         finally:
-            self._in_call = False
+            object.__setattr__(self, "_in_call", False)
             _training_context.pop()
             if outermost:
                 _call_entry.pop()
@@ -226,7 +232,8 @@ class Layer:
 
     def _prepare(self, shapes) -> None:
         """Checks the input against the spec, building the layer on its first call."""
-        assert_input_compatibility(self.input_spec, _as_shape_list(shapes), self.name)
+        if self.input_spec is not None:  # (no spec, nothing to check: skip the shape list)
+            assert_input_compatibility(self.input_spec, _as_shape_list(shapes), self.name)
         if not self.built:
             self._build_shapes = shapes
             self.build(shapes)
@@ -234,18 +241,21 @@ class Layer:
             assert_input_compatibility(self.input_spec, _as_shape_list(shapes), self.name)
 
     def _convert_inputs(self, inputs):
-        def convert(x):
-            if isinstance(x, Tensor):
-                if self.autocast and x.dtype.kind == "f" and x.dtype != self._dtype:
-                    return Tensor(x.data.astype(self._dtype)) if not x.requires_grad else x
-                return x
-            if x is None:
-                return x
-            array = np.asarray(x)
-            if array.dtype.kind in "fiub" and self.autocast and array.dtype != self._dtype:
-                array = array.astype(self._dtype)
-            return Tensor(array)
-        return map_structure(convert, inputs)
+        if isinstance(inputs, Tensor):  # one tensor (the common case): no structure to walk
+            return self._convert_input(inputs)
+        return map_structure(self._convert_input, inputs)
+
+    def _convert_input(self, x):
+        if isinstance(x, Tensor):
+            if self.autocast and x.dtype.kind == "f" and x.dtype != self._dtype:
+                return Tensor(x.data.astype(self._dtype)) if not x.requires_grad else x
+            return x
+        if x is None:
+            return x
+        array = np.asarray(x)
+        if array.dtype.kind in "fiub" and self.autocast and array.dtype != self._dtype:
+            array = array.astype(self._dtype)
+        return Tensor(array)
 
     def _call_kwargs(self, training, kwargs: dict) -> dict:
         if _accepts(type(self), "training"):
@@ -502,8 +512,17 @@ def _accepts(cls, argument: str) -> bool:
     return cache[argument]
 
 
+def _shape_of(tensor) -> tuple:
+    return tensor.shape
+
+
 def _is_shape(x) -> bool:
-    return isinstance(x, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
+    if not isinstance(x, tuple):
+        return False
+    for d in x:  # (a loop, not all(...): every layer call asks, and a generator costs more)
+        if d is not None and not isinstance(d, (int, np.integer)):
+            return False
+    return True
 
 
 def _as_shape(shape):

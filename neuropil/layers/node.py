@@ -63,7 +63,20 @@ class Node:
 
 
 def is_symbolic(structure) -> bool:
-    return any(isinstance(t, KerasTensor) for t in flatten_structure(structure))
+    """Whether any leaf is a KerasTensor. Every layer call asks, so it walks the structure
+    and stops at the first one, without building a list of the leaves."""
+    if isinstance(structure, KerasTensor):
+        return True
+    if isinstance(structure, (list, tuple)):
+        for item in structure:
+            if is_symbolic(item):
+                return True
+        return False
+    if isinstance(structure, dict):
+        for value in structure.values():
+            if is_symbolic(value):
+                return True
+    return False
 
 
 def flatten_structure(structure) -> list:

@@ -96,6 +96,11 @@ class Mean(Metric):
             self.count.data += values.size
             return
         weight = _array(sample_weight).astype(np.float64)
+        if values.ndim == 0 and weight.ndim == 0:
+            # One value, one weight (the loss tracker, every step): nothing to broadcast.
+            self.total.data += values * weight
+            self.count.data += weight
+            return
         while weight.ndim > values.ndim:
             weight = weight.squeeze(-1)
         while weight.ndim < values.ndim:

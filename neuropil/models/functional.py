@@ -108,30 +108,38 @@ class Functional(Model):
                 else:  # (a chain's inner results were never stored)
                     values.pop(tensor_id, None)
 
+        def value(t):
+            return values[id(t)] if isinstance(t, KerasTensor) else t
+
         for node, release in zip(self._nodes, self._release):
             if not node.input_tensors:   # an InputLayer
                 continue
-            value = lambda t: values[id(t)] if isinstance(t, KerasTensor) else t  # noqa: E731
-            if id(node) in inside:
+            if chains and id(node) in inside:
                 free(release)
                 continue
-            if id(node) in chains:
+            if chains and id(node) in chains:
                 chain = chains[id(node)]
                 values[id(chain.output)] = chain.run(value)
                 for tensor in chain.inputs:
                     pending[id(tensor)].discard(chain)
                 free(waiting.pop(chain, []) + release)
                 continue
-            args = map_structure(value, node.call_args)
-            if node.extra_args or is_symbolic(node.call_kwargs):
+            call_args = node.call_args
+            # One tensor in (the common case): looked up without walking a structure.
+            args = values[id(call_args)] if isinstance(call_args, KerasTensor) else \
+                map_structure(value, call_args)
+            if node.extra_args or node.call_kwargs and is_symbolic(node.call_kwargs):
                 outputs = node.layer(args, *map_structure(value, node.extra_args),
                                      **map_structure(value, node.call_kwargs))
             else:
                 outputs = node.layer(args, **node.call_kwargs)
-            for tensor, value in zip(node.output_tensors, flatten_structure(outputs)):
-                values[id(tensor)] = value
+            if len(node.output_tensors) == 1 and not isinstance(outputs, (list, tuple, dict)):
+                values[id(node.output_tensors[0])] = outputs  # one output: nothing to flatten
+            else:
+                for tensor, result in zip(node.output_tensors, flatten_structure(outputs)):
+                    values[id(tensor)] = result
             free(release)
-        return map_structure(lambda t: values[id(t)], self._outputs_struct)
+        return map_structure(value, self._outputs_struct)
 
     def compute_output_shape(self, input_shape):
         return map_structure(lambda t: t.shape, self._outputs_struct)
