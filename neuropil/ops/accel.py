@@ -3,7 +3,7 @@ the switch.
 
 The core needs NumPy only. With numba installed (``pip install neuropil[fast]``) these run
 as compiled loops from ``numba_kernels``: one-channel stride-1 convolutions (directly, no
-im2col), conv2d's input gradient (col2im) and max pooling; batch norm's passes from
+im2col), conv2d's im2col and col2im; max pooling from ``pool_kernels``; batch norm's passes from
 ``norm_kernels``; Winograd's transforms for 3x3 convolutions from ``winograd_kernels``.
 Otherwise, or with the environment variable ``NEUROPIL_DISABLE_NUMBA=1``,
 the NumPy code beside them runs. Both compute the same numbers up to the order of float
@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 import os
 
-__all__ = ["kernels", "norm_kernels", "winograd_kernels", "set_enabled"]
+__all__ = ["kernels", "pool_kernels", "norm_kernels", "winograd_kernels", "set_enabled"]
 
 _DISABLED_BY_ENV = os.environ.get("NEUROPIL_DISABLE_NUMBA", "") not in ("", "0")
 _state = {"wanted": not _DISABLED_BY_ENV, "module": None}
@@ -40,6 +40,11 @@ def kernels():
         except ImportError:  # numba is not installed (or cannot load): NumPy it is
             _state["module"] = False
     return _state["module"] or None
+
+
+def pool_kernels():
+    """The ``pool_kernels`` module (max pooling's loops), or None, as ``kernels()`` decides."""
+    return _companion("pool_kernels")
 
 
 def norm_kernels():

@@ -5,9 +5,9 @@ the whole batch (``SlidingWindow.taps``), so pooling is ph·pw vectorized array 
 backward is ph·pw vectorized adds; nothing loops over pixels. Global pooling needs no op of
 its own: it is ``ops.mean`` / ``ops.max`` over the spatial axes.
 
-With numba installed (``accel.py``), max pooling is one compiled pass each way: forward
-also records which tap won each window, backward adds each gradient there (instead of ph·pw
-rounds of compare, mask, multiply and add). The compiled passes run over chunks of the
+With numba installed (``accel.py``, ``pool_kernels.py``), max pooling is one compiled pass
+each way: forward also records which tap won each window, backward adds each gradient there
+(instead of ph·pw rounds of compare, mask, multiply and add). The compiled passes run over chunks of the
 batch on the worker threads (``backend.threads``).
 """
 from __future__ import annotations
@@ -50,7 +50,7 @@ class MaxPool2D(Op):
 
     def forward(self, x):
         window = _window(x, self.pool_size, self.strides, self.padding)
-        compiled = accel.kernels()
+        compiled = accel.pool_kernels()
         if compiled is not None:
             return self._compiled_forward(compiled, window, np.ascontiguousarray(x))
         xp = window.pad(x, -np.inf)

@@ -122,7 +122,7 @@ def test_max_pool_2x2_compiled_passes_nan_and_inf_on_like_numpy(channels):
 def test_max_pool_2x2_kernels_stay_inside_their_chunk(channels):
     """The worker threads pool chunks of one batch: a kernel's wide runs must not reach the
     neighbouring images in ``out``, ``arg`` or ``gx``."""
-    kernels = pytest.importorskip("neuropil.ops.numba_kernels")
+    kernels = pytest.importorskip("neuropil.ops.pool_kernels")
     x = relu_like((3, 5, 7, channels), np.float32, seed=9)
     out = np.full((3, 2, 3, channels), 7, np.float32)
     arg = np.full(out.shape, 9, np.uint8)
