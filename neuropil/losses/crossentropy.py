@@ -76,15 +76,17 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
                          f"y_pred.shape={y_pred.shape}. For one-hot labels use "
                          "loss='categorical_crossentropy'.")
     classes = y_pred.shape[-1]
-    valid = np.ones(labels.shape, bool) if ignore_class is None else labels != ignore_class
-    checked = labels[valid]
+    # Without ignore_class every label is checked as is (no mask to build: every step asks).
+    valid = None if ignore_class is None else labels != ignore_class
+    checked = labels if valid is None else labels[valid]
     if checked.size and (checked.min() < 0 or checked.max() >= classes or
                          (labels.dtype.kind == "f" and np.any(checked != np.round(checked)))):
         bad = checked[(checked < 0) | (checked >= classes) | (checked != np.round(checked))][0]
         raise ValueError(f"sparse_categorical_crossentropy received a label value of {bad}, "
                          f"outside the valid range [0, {classes}) for {classes} output "
                          "classes. Labels must be integer class indices.")
-    labels = np.where(valid, labels, 0).astype(np.int64)
+    labels = labels.astype(np.int64) if valid is None else \
+        np.where(valid, labels, 0).astype(np.int64)
     logits = y_pred if from_logits else _logits_of(y_pred, Softmax, -1)
     if logits is not None:
         loss = ops.sparse_softmax_cross_entropy(logits, labels)
