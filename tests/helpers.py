@@ -1,4 +1,5 @@
-"""Shared test harness: ``check_op`` checks an op's gradient in a few lines."""
+"""Shared test harness: ``check_op`` checks an op's gradient in a few lines;
+``optimizer_problem`` is the weights and gradients the optimizer tests replay."""
 from __future__ import annotations
 
 import numpy as np
@@ -21,3 +22,14 @@ def random_array(*shape, seed: int = 0, low: float = -2.0, high: float = 2.0) ->
     rng = np.random.default_rng(seed)
     x = rng.uniform(low, high, size=shape)
     return np.where(np.abs(x) < 0.05, 0.1, x)
+
+
+def optimizer_problem(seed: int = 0, steps: int = 10, grad_scale: float = 1.0):
+    """float32 weights of shapes (3, 4) and (4,), and ``steps`` lists of seeded gradients for
+    them, scaled by ``grad_scale``: what the optimizer tests replay in neuropil and torch."""
+    rng = np.random.default_rng(seed)
+    params = [rng.normal(size=(3, 4)).astype(np.float32),
+              rng.normal(size=(4,)).astype(np.float32)]
+    grads = [[(grad_scale * rng.normal(size=p.shape)).astype(np.float32) for p in params]
+             for _ in range(steps)]
+    return params, grads

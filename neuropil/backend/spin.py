@@ -30,16 +30,22 @@ import threading
 
 import numpy as np
 
-__all__ = ["available", "Helper", "SPIN_ROUNDS"]
+__all__ = ["available", "Helper", "SPIN_ROUNDS", "numba_disabled_by_env"]
 
 SPIN_ROUNDS = 4000  # reads before sleeping: ~0.5 us each here (a sched_yield), ~2 ms in all
 
 _state = {"kernel": None}
 
 
+def numba_disabled_by_env() -> bool:
+    """Whether the environment variable ``NEUROPIL_DISABLE_NUMBA`` (set, and not "0") asks for
+    no compiled code at all: read here and by ``ops.accel``."""
+    return os.environ.get("NEUROPIL_DISABLE_NUMBA", "") not in ("", "0")
+
+
 def _compile():
     """The compiled spin loop, or False without numba or a C library's ``sched_yield``."""
-    if os.environ.get("NEUROPIL_DISABLE_NUMBA", "") not in ("", "0"):
+    if numba_disabled_by_env():
         return False
     try:
         from numba import njit

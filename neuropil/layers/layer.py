@@ -176,8 +176,7 @@ class Layer:
             # NOTE: object.__setattr__ skips Layer.__setattr__'s Variable tracking (a flag is
             # not a weight), which would otherwise run twice per layer call.
             object.__setattr__(self, "_in_call", True)
-            if _accepts(type(self), "training"):
-                kwargs["training"] = training  # (kwargs is this call's own dict: no copy)
+            kwargs = self._call_kwargs(training, kwargs)
             if outermost:  # a whole forward pass: see backend/threads.py, who owns the cores
                 with threads.region():
                     outputs = self.call(inputs, *args[1:], **kwargs)
@@ -258,8 +257,10 @@ class Layer:
         return Tensor(array)
 
     def _call_kwargs(self, training, kwargs: dict) -> dict:
+        """``kwargs`` (the caller's own dict, changed in place: no copy per layer call) with
+        ``training`` added when ``call()`` takes it."""
         if _accepts(type(self), "training"):
-            kwargs = dict(kwargs, training=training)
+            kwargs["training"] = training
         return kwargs
 
     # ---- weights -------------------------------------------------------------------

@@ -96,16 +96,12 @@ class Mean(Metric):
             self.count.data += values.size
             return
         weight = _array(sample_weight).astype(np.float64)
-        if values.ndim == 0 and weight.ndim == 0:
-            # One value, one weight (the loss tracker, every step): nothing to broadcast.
-            self.total.data += values * weight
-            self.count.data += weight
-            return
         while weight.ndim > values.ndim:
             weight = weight.squeeze(-1)
         while weight.ndim < values.ndim:
             weight = weight[..., None]
-        weight = np.broadcast_to(weight, values.shape)
+        if weight.shape != values.shape:  # (the loss tracker's one value and weight: as is)
+            weight = np.broadcast_to(weight, values.shape)
         self.total.data += (values * weight).sum()
         self.count.data += weight.sum()
 

@@ -21,11 +21,12 @@ Example:
 from __future__ import annotations
 
 import importlib
-import os
+
+from neuropil.backend.spin import numba_disabled_by_env
 
 __all__ = ["kernels", "pool_kernels", "norm_kernels", "winograd_kernels", "set_enabled"]
 
-_DISABLED_BY_ENV = os.environ.get("NEUROPIL_DISABLE_NUMBA", "") not in ("", "0")
+_DISABLED_BY_ENV = numba_disabled_by_env()
 _state = {"wanted": not _DISABLED_BY_ENV, "module": None}
 
 

@@ -15,6 +15,7 @@ import pytest
 
 import neuropil as keras
 from neuropil import backend, layers
+from helpers import optimizer_problem
 from neuropil.autodiff import Variable
 
 Lamb = keras.optimizers.Lamb
@@ -45,15 +46,6 @@ def reference(params, grads, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsi
             params[i] = params[i] - ratio * lr * update
         history.append([p.copy() for p in params])
     return history
-
-
-def problem(seed=0, steps=10, grad_scale=1.0):
-    rng = np.random.default_rng(seed)
-    params = [rng.normal(size=(3, 4)).astype(np.float32),
-              rng.normal(size=(4,)).astype(np.float32)]
-    grads = [[(grad_scale * rng.normal(size=p.shape)).astype(np.float32) for p in params]
-             for _ in range(steps)]
-    return params, grads
 
 
 def test_first_step_by_hand():
@@ -87,7 +79,7 @@ def test_zero_gradient_leaves_the_weights_alone():
     (dict(learning_rate=0.01, clipnorm=0.5), 1.0),
 ], ids=["defaults", "small_grads", "options", "weight_decay", "clipnorm"])
 def test_matches_the_float64_transcription(kwargs, grad_scale):
-    params, grads = problem(grad_scale=grad_scale)
+    params, grads = optimizer_problem(grad_scale=grad_scale)
     weights = [Variable(p.copy(), name=f"w{i}") for i, p in enumerate(params)]
     optimizer = Lamb(**kwargs)
     for step, (step_grads, expected) in enumerate(zip(grads, reference(params, grads,
@@ -100,7 +92,7 @@ def test_matches_the_float64_transcription(kwargs, grad_scale):
 
 def test_each_tensor_moves_by_lr_times_its_norm():
     # the trust ratio makes ‖Δw‖ = lr · ‖w‖ whatever the gradient's scale
-    params, grads = problem(seed=4, steps=1)
+    params, grads = optimizer_problem(seed=4, steps=1)
     for scale in (1e-4, 1.0, 1e4):
         weights = [Variable(p.copy(), name="w") for p in params]
         Lamb(learning_rate=0.01).apply([g * scale for g in grads[0]], weights)

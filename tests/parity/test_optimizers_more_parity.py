@@ -42,6 +42,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import neuropil as keras  # noqa: E402
+from helpers import optimizer_problem  # noqa: E402
 from neuropil.autodiff import Variable  # noqa: E402
 
 optimizers, schedules = keras.optimizers, keras.optimizers.schedules
@@ -49,15 +50,6 @@ TOL = dict(rtol=1e-5, atol=1e-6)
 KERAS_TOL = dict(rtol=1e-5, atol=1e-7)
 STEPS = 10
 TINY = 1e-12
-
-
-def _problem(seed=0, grad_scale=1.0):
-    rng = np.random.default_rng(seed)
-    params = [rng.normal(size=(3, 4)).astype(np.float32),
-              rng.normal(size=(4,)).astype(np.float32)]
-    grads = [[(grad_scale * rng.normal(size=p.shape)).astype(np.float32) for p in params]
-             for _ in range(STEPS)]
-    return params, grads
 
 
 def _run_neuropil(optimizer, params, grads, dtype=np.float32):
@@ -130,13 +122,13 @@ TORCH_CASES = {
 @pytest.mark.parametrize("name", list(TORCH_CASES))
 def test_matches_torch_after_every_step(name):
     make_ours, make_theirs = TORCH_CASES[name]
-    params, grads = _problem()
+    params, grads = optimizer_problem()
     _assert_histories(_run_neuropil(make_ours(), params, grads),
                       _run_torch(make_theirs, params, grads))
 
 
 def test_nadam_differs_from_torch_default_momentum_decay():
-    params, grads = _problem(seed=1)
+    params, grads = optimizer_problem(seed=1)
     ours = _run_neuropil(O.Nadam(0.01), params, grads)
     theirs = _run_torch(lambda p: torch.optim.NAdam(p, lr=0.01, eps=1e-7), params, grads)
     assert not np.allclose(ours[-1][0], theirs[-1][0], rtol=1e-3, atol=0)
@@ -144,7 +136,7 @@ def test_nadam_differs_from_torch_default_momentum_decay():
 
 def test_adagrad_epsilon_placement_differs_from_torch_for_tiny_accumulators():
     """√(a + ε) vs √a + ε: with a starting at 0 and tiny gradients, ε dominates Keras's."""
-    params, grads = _problem(seed=2, grad_scale=1e-5)
+    params, grads = optimizer_problem(seed=2, grad_scale=1e-5)
     ours = _run_neuropil(O.Adagrad(0.01, initial_accumulator_value=0.0), params, grads)
     theirs = _run_torch(lambda p: torch.optim.Adagrad(p, lr=0.01, eps=1e-7), params, grads)
     assert not np.allclose(ours[0][0], theirs[0][0], rtol=1e-3, atol=0)
@@ -262,13 +254,13 @@ def test_matches_keras_formula_in_float64(name, grad_scale):
     equal powers of the accumulator, which float32 (Keras's too) resolves to ~1e-2 only."""
     cls, kwargs = KERAS_CASES[name]
     dtype = np.float64 if cls == "Ftrl" and grad_scale < 1 else np.float32
-    params, grads = _problem(seed=4, grad_scale=grad_scale)
+    params, grads = optimizer_problem(seed=4, grad_scale=grad_scale)
     ours = _run_neuropil(getattr(optimizers, cls)(**kwargs), params, grads, dtype)
     _assert_histories(ours, _keras_reference(cls, params, grads, **kwargs), KERAS_TOL, dtype)
 
 
 def test_ftrl_l1_makes_weights_exactly_zero():
-    params, grads = _problem(seed=5, grad_scale=0.01)
+    params, grads = optimizer_problem(seed=5, grad_scale=0.01)
     ours = _run_neuropil(optimizers.Ftrl(0.1, l1_regularization_strength=1.0), params, grads)
     assert np.all(ours[-1][0] == 0.0)
 
@@ -318,7 +310,7 @@ def test_schedule_matches_torch_lr_scheduler(name):
      lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.1, eps=TINY)),
 ], ids=["adam", "sgd", "adamw"])
 def test_optimizer_with_exponential_decay_matches_torch_exponential_lr(ours, theirs):
-    params, grads = _problem(seed=6)
+    params, grads = optimizer_problem(seed=6)
     _assert_histories(
         _run_neuropil(ours(), params, grads),
         _run_torch(theirs, params, grads,
@@ -328,7 +320,7 @@ def test_optimizer_with_exponential_decay_matches_torch_exponential_lr(ours, the
 def test_momentum_sgd_with_a_schedule_differs_from_torch_by_design():
     """Keras: m ← μm − lr_t·g, w ← w + m (past steps keep their old lr); torch:
     b ← μb + g, w ← w − lr_t·b (the whole momentum is rescaled by today's lr)."""
-    params, grads = _problem(seed=7)
+    params, grads = optimizer_problem(seed=7)
     ours = _run_neuropil(optimizers.SGD(schedules.ExponentialDecay(0.1, 1, 0.5),
                                         momentum=0.9), params, grads)
     theirs = _run_torch(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), params, grads,

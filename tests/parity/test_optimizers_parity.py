@@ -32,20 +32,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import neuropil as keras  # noqa: E402
+from helpers import optimizer_problem  # noqa: E402
 from neuropil.autodiff import Variable  # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-6)
-STEPS = 10
 TINY = 1e-12
-
-
-def _problem(seed=0, grad_scale=1.0):
-    rng = np.random.default_rng(seed)
-    params = [rng.normal(size=(3, 4)).astype(np.float32),
-              rng.normal(size=(4,)).astype(np.float32)]
-    grads = [[(grad_scale * rng.normal(size=p.shape)).astype(np.float32) for p in params]
-             for _ in range(STEPS)]
-    return params, grads
 
 
 def _run_neuropil(optimizer, params, grads):
@@ -116,14 +107,14 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_torch_after_every_step(name):
     make_ours, make_theirs = CASES[name]
-    params, grads = _problem()
+    params, grads = optimizer_problem()
     _assert_histories(_run_neuropil(make_ours(), params, grads),
                       _run_torch(make_theirs, params, grads))
 
 
 def test_amsgrad_actually_keeps_the_maximum():
     """Large gradients first, then small ones: v shrinks but AMSGrad's v̂ must not."""
-    params, grads = _problem(seed=1)
+    params, grads = optimizer_problem(seed=1)
     grads = [[g * s for g in step] for step, s in zip(grads, (10, 10, 0.1, 0.1, 0.1))]
     ours = _run_neuropil(keras.optimizers.Adam(0.01, beta_2=0.5, amsgrad=True,
                                                epsilon=TINY), params, grads)
@@ -141,7 +132,7 @@ def test_a_missing_gradient_leaves_the_variable_alone_like_torch():
     None. With momentum, the skipped weight's velocity must not keep moving it.
     (Adam would differ by design here: Keras bias-corrects with the optimizer's global step
     count, torch with a per-parameter one.)"""
-    params, grads = _problem(seed=9)
+    params, grads = optimizer_problem(seed=9)
     grads[1][1] = None
     with pytest.warns(UserWarning, match="Gradients do not exist"):
         ours = _run_neuropil(keras.optimizers.SGD(0.1, momentum=0.9), params, grads)
@@ -166,7 +157,7 @@ def _clip_each_norm(c):
      lambda tensors: torch.nn.utils.clip_grad_norm_(tensors, 2.0)),
 ])
 def test_gradient_clipping_matches_torch_utils(name, ours, clip):
-    params, grads = _problem(seed=2, grad_scale=1.5)
+    params, grads = optimizer_problem(seed=2, grad_scale=1.5)
     grads[2] = [g * 0.05 for g in grads[2]]  # one step below the threshold: left alone
     norms = [float(np.linalg.norm(g)) for g in grads[0]]
     assert max(norms) > 2.0  # the clip is active
@@ -178,13 +169,13 @@ def test_gradient_clipping_matches_torch_utils(name, ours, clip):
 @pytest.mark.parametrize("option", ["clipnorm", "clipvalue", "global_clipnorm"])
 def test_a_clip_limit_of_zero_means_no_clipping(option):
     """Keras tests ``if self.clipnorm and self.clipnorm > 0``: 0 switches clipping off."""
-    params, grads = _problem(seed=8)
+    params, grads = optimizer_problem(seed=8)
     _assert_histories(_run_neuropil(keras.optimizers.SGD(0.1, **{option: 0.0}), params, grads),
                       _run_torch(lambda p: torch.optim.SGD(p, lr=0.1), params, grads))
 
 
 def test_clipnorm_with_adam_matches_torch():
-    params, grads = _problem(seed=3, grad_scale=2.0)
+    params, grads = optimizer_problem(seed=3, grad_scale=2.0)
     _assert_histories(
         _run_neuropil(keras.optimizers.Adam(0.01, clipnorm=1.0, epsilon=TINY), params, grads),
         _run_torch(lambda p: torch.optim.Adam(p, lr=0.01, eps=TINY), params, grads,
@@ -259,7 +250,7 @@ def test_default_epsilon_matches_keras_formula(name):
     cls = {"sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop,
            "adam": keras.optimizers.Adam}[kind]
     # Small gradients make ε = 1e-7 visible next to √v.
-    params, grads = _problem(seed=4, grad_scale=1e-3)
+    params, grads = optimizer_problem(seed=4, grad_scale=1e-3)
     ours = _run_neuropil(cls(**kwargs), params, grads)
     kwargs = dict(kwargs)
     reference = _keras_reference(kind, params, grads, kwargs.pop("learning_rate"), **kwargs)
@@ -270,7 +261,7 @@ def test_sgd_momentum_weight_decay_differs_from_torch_l2():
     """Keras's weight decay is decoupled (w -= lr·λ·w, outside the momentum); torch's SGD
     adds λ·w to the gradient, which then goes through the momentum. Equal for plain SGD
     (tested above), different with momentum."""
-    params, grads = _problem(seed=5)
+    params, grads = optimizer_problem(seed=5)
     ours = _run_neuropil(keras.optimizers.SGD(0.1, momentum=0.9, weight_decay=0.5),
                          params, grads)
     theirs = _run_torch(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.5),
@@ -281,7 +272,7 @@ def test_sgd_momentum_weight_decay_differs_from_torch_l2():
 
 def test_epsilon_placement_differs_from_torch_for_small_gradients():
     """With the default ε and tiny gradients the two RMSprop/Adam conventions separate."""
-    params, grads = _problem(seed=6, grad_scale=1e-5)
+    params, grads = optimizer_problem(seed=6, grad_scale=1e-5)
     ours = _run_neuropil(keras.optimizers.RMSprop(0.01), params, grads)
     theirs = _run_torch(lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-7),
                         params, grads)
@@ -289,7 +280,7 @@ def test_epsilon_placement_differs_from_torch_for_small_gradients():
 
 
 def test_iterations_and_weight_decay_use_the_current_learning_rate():
-    params, grads = _problem(seed=7)
+    params, grads = optimizer_problem(seed=7)
     optimizer = keras.optimizers.SGD(learning_rate=0.1, weight_decay=0.5)
     variables = [Variable(p.copy(), name=f"w{i}") for i, p in enumerate(params)]
     optimizer.apply(grads[0], variables)
